@@ -1,0 +1,100 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let log = Target.Dependency.product(name: "Logging", package: "swift-log")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+
+/// A service executable: `services/<dir>/main.swift`, wiring its handler library to ServiceKit.
+func serviceExecutable(_ name: String, library: String) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: [.target(name: library), "ServiceKit", lifecycle, log, argumentParser],
+        path: "services/\(name)",
+        exclude: ["README.md"],
+        swiftSettings: strictSettings
+    )
+}
+
+let package = Package(
+    name: "nexus-crm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "RedisClient", targets: ["RedisClient"]),
+        .library(name: "Contracts", targets: ["Contracts"]),
+        .library(name: "CrmCore", targets: ["CrmCore"]),
+        .library(name: "CrmKit", targets: ["CrmKit"]),
+        .executable(name: "crmctl", targets: ["crmctl"]),
+        .executable(name: "pipeline-service", targets: ["pipeline-service"]),
+        .executable(name: "assignment-service", targets: ["assignment-service"]),
+        .executable(name: "sla-timer-service", targets: ["sla-timer-service"]),
+        .executable(name: "integration-service", targets: ["integration-service"]),
+        .executable(name: "audit-service", targets: ["audit-service"]),
+        .executable(name: "gateway", targets: ["gateway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CHiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .target(name: "RedisClient", dependencies: ["CHiredis", log, crypto], swiftSettings: strictSettings),
+        .target(name: "Contracts", swiftSettings: strictSettings),
+        .target(name: "CrmCore", swiftSettings: strictSettings),
+        .target(name: "CrmRedis", dependencies: ["RedisClient", "Contracts", "CrmCore"], swiftSettings: strictSettings),
+        .target(
+            name: "ServiceKit",
+            dependencies: ["RedisClient", "Contracts", "CrmRedis", log, metrics, prometheus, lifecycle, argumentParser],
+            swiftSettings: strictSettings
+        ),
+        .target(name: "CrmKit", dependencies: ["RedisClient", "Contracts", "CrmCore"], swiftSettings: strictSettings),
+        .target(name: "PipelineService", dependencies: ["ServiceKit", "CrmRedis", "CrmCore", "Contracts", "RedisClient", log], swiftSettings: strictSettings),
+        .target(name: "AuditService", dependencies: ["ServiceKit", "CrmRedis", "Contracts", "RedisClient", log, crypto], swiftSettings: strictSettings),
+        .target(name: "AssignmentService", dependencies: ["ServiceKit", "Contracts", log], swiftSettings: strictSettings),
+        .target(name: "SlaTimerService", dependencies: ["ServiceKit", "Contracts", log], swiftSettings: strictSettings),
+        .target(name: "IntegrationService", dependencies: ["ServiceKit", "Contracts", log], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "crmctl",
+            dependencies: ["CrmKit", "CrmRedis", "Contracts", "RedisClient", argumentParser],
+            swiftSettings: strictSettings
+        ),
+        serviceExecutable("pipeline-service", library: "PipelineService"),
+        serviceExecutable("assignment-service", library: "AssignmentService"),
+        serviceExecutable("sla-timer-service", library: "SlaTimerService"),
+        serviceExecutable("integration-service", library: "IntegrationService"),
+        serviceExecutable("audit-service", library: "AuditService"),
+        serviceExecutable("gateway", library: "ServiceKit"),
+
+        .target(name: "TestSupport", dependencies: ["RedisClient"], path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "TestSupport"], swiftSettings: strictSettings),
+        .testTarget(name: "ContractsTests", dependencies: ["Contracts"], swiftSettings: strictSettings),
+        .testTarget(name: "CrmCoreTests", dependencies: ["CrmCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ServiceKitTests",
+            dependencies: ["ServiceKit", "CrmRedis", "Contracts", "RedisClient", "TestSupport", log],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["Contracts", "RedisClient", "CrmKit", "TestSupport"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

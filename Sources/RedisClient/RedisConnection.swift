@@ -1,0 +1,187 @@
+import Dispatch
+import Foundation
+public import Logging
+
+/// How a connection (re)connects and how long it waits.
+public struct RedisConnectionOptions: Sendable {
+    public var connectTimeout: Duration
+    /// The socket read/write timeout; must exceed the longest `BLOCK` used on the connection.
+    public var commandTimeout: Duration
+    /// Connect attempts per command before giving up, with capped exponential backoff and jitter.
+    public var connectAttempts: Int
+    public var initialBackoff: Duration
+    public var maximumBackoff: Duration
+    /// Sent as `CLIENT SETNAME` so `CLIENT LIST` shows who is who.
+    public var clientName: String?
+
+    public init(
+        connectTimeout: Duration = .seconds(2),
+        commandTimeout: Duration = .seconds(10),
+        connectAttempts: Int = 5,
+        initialBackoff: Duration = .milliseconds(20),
+        maximumBackoff: Duration = .seconds(1),
+        clientName: String? = nil
+    ) {
+        self.connectTimeout = connectTimeout
+        self.commandTimeout = commandTimeout
+        self.connectAttempts = max(1, connectAttempts)
+        self.initialBackoff = initialBackoff
+        self.maximumBackoff = maximumBackoff
+        self.clientName = clientName
+    }
+
+    /// The pause before attempt `attempt` (1-based, the first attempt waits nothing).
+    func backoff(beforeAttempt attempt: Int) -> Duration {
+        guard attempt > 1 else { return .zero }
+        let exponent = min(attempt - 2, 20)
+        let uncapped = initialBackoff * (1 << exponent)
+        let capped = min(uncapped, maximumBackoff)
+        // Full jitter in the upper half keeps many reconnecting clients from stampeding together.
+        return capped / 2 + capped / 2 * Double.random(in: 0...1)
+    }
+}
+
+/// One connection to Redis. Every blocking hiredis call runs on the connection's own serial
+/// dispatch queue (never on Swift concurrency's cooperative pool) and is exposed as `async`.
+/// A broken connection is reconnected on the next call, with backoff. All methods throw `RedisError`.
+public final class RedisConnection: @unchecked Sendable {
+    public let endpoint: RedisEndpoint
+    public let options: RedisConnectionOptions
+    private let logger: Logger
+    private let queue: DispatchQueue
+    // Touched only on `queue`.
+    private var context: HiredisContext?
+    private var isClosed = false
+
+    public init(endpoint: RedisEndpoint, options: RedisConnectionOptions = .init(), logger: Logger = Logger(label: "redis")) {
+        self.endpoint = endpoint
+        self.options = options
+        self.logger = logger
+        self.queue = DispatchQueue(label: "redis.connection.\(endpoint)")
+    }
+
+    public convenience init(url: String, options: RedisConnectionOptions = .init(), logger: Logger = Logger(label: "redis")) throws {
+        self.init(endpoint: try RedisEndpoint(url: url), options: options, logger: logger)
+    }
+
+    /// Sends one command; an error reply is thrown as `RedisError.server`.
+    @discardableResult
+    public func send(_ command: RedisCommand) async throws -> RedisValue {
+        let reply = try await run { context in try context.execute(command) }
+        if case .error(let message) = reply { throw RedisError.fromReply(message) }
+        return reply
+    }
+
+    @discardableResult
+    public func send(_ name: String, _ arguments: any RedisArgumentConvertible...) async throws -> RedisValue {
+        try await send(RedisCommand(name, arguments))
+    }
+
+    /// Sends many commands in one write and reads all replies; error replies stay in the array as `.error`.
+    public func pipeline(_ commands: [RedisCommand]) async throws -> [RedisValue] {
+        guard !commands.isEmpty else { return [] }
+        return try await run { context in try context.executePipeline(commands) }
+    }
+
+    /// Drops the socket; later calls fail with `.closed`.
+    public func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async {
+                self.isClosed = true
+                self.context?.close()
+                self.context = nil
+                continuation.resume()
+            }
+        }
+    }
+
+    /// Drops the socket but lets the next call reconnect (used after a caller-side timeout).
+    public func reset() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            queue.async {
+                self.context?.close()
+                self.context = nil
+                continuation.resume()
+            }
+        }
+    }
+
+    private func run<T: Sendable>(_ body: @escaping @Sendable (HiredisContext) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            queue.async {
+                do {
+                    let context = try self.connectedContext()
+                    let result = try body(context)
+                    if !context.isOpen { self.context = nil }
+                    continuation.resume(returning: result)
+                } catch {
+                    if self.context?.isOpen == false { self.context = nil }
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    /// On `queue`: the live context, connecting (with backoff) when there is none.
+    private func connectedContext() throws(RedisError) -> HiredisContext {
+        if isClosed { throw .closed }
+        if let context, context.isOpen { return context }
+        context = nil
+        var lastError = RedisError.connectionFailed(endpoint: endpoint.description, reason: "no attempt made")
+        for attempt in 1...options.connectAttempts {
+            let pause = options.backoff(beforeAttempt: attempt)
+            if pause > .zero { Thread.sleep(forTimeInterval: pause.seconds) }
+            do {
+                let fresh = try HiredisContext.connect(to: endpoint, connectTimeout: options.connectTimeout, socketTimeout: options.commandTimeout)
+                try handshake(fresh)
+                context = fresh
+                if attempt > 1 { logger.info("redis reconnected", metadata: ["redis.endpoint": "\(endpoint)", "redis.attempts": "\(attempt)"]) }
+                return fresh
+            } catch {
+                lastError = error
+                if !error.isRetryable { throw error }
+                logger.debug("redis connect failed", metadata: ["redis.endpoint": "\(endpoint)", "redis.attempt": "\(attempt)", "error": "\(error)"])
+            }
+        }
+        throw lastError
+    }
+
+    /// AUTH as the ACL user, SELECT the database and name the client.
+    private func handshake(_ context: HiredisContext) throws(RedisError) {
+        var commands: [RedisCommand] = []
+        if let password = endpoint.password {
+            if let username = endpoint.username {
+                commands.append(RedisCommand("AUTH", [username, password]))
+            } else {
+                commands.append(RedisCommand("AUTH", [password]))
+            }
+        }
+        if endpoint.database != 0 { commands.append(RedisCommand("SELECT", [endpoint.database])) }
+        if let name = options.clientName { commands.append(RedisCommand("CLIENT", ["SETNAME", name])) }
+        guard !commands.isEmpty else { return }
+        for (command, reply) in zip(commands, try context.executePipeline(commands)) {
+            if case .error(let message) = reply {
+                context.close()
+                let error = RedisError.fromReply(message)
+                if case .server(let code, _) = error, code == "LOADING" { throw error }
+                throw .server(code: error.serverCode ?? "ERR", message: "\(command.name) failed: \(message)")
+            }
+        }
+    }
+}
+
+extension RedisError {
+    /// The first word of a server error (`WRONGTYPE`, `NOSCRIPT`, …), nil for other errors.
+    public var serverCode: String? {
+        if case .server(let code, _) = self { return code }
+        return nil
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a floating-point number.
+    public var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

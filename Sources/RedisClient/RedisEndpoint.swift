@@ -1,0 +1,104 @@
+/// Where and how to connect: parsed from `redis://[user:password@]host:port[/db]` or `unix:///path[?db=N]`.
+public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
+    public enum Address: Sendable, Equatable {
+        case tcp(host: String, port: Int)
+        case unixSocket(path: String)
+    }
+
+    public var address: Address
+    public var username: String?
+    public var password: String?
+    public var database: Int
+
+    public init(address: Address, username: String? = nil, password: String? = nil, database: Int = 0) {
+        self.address = address
+        self.username = username
+        self.password = password
+        self.database = database
+    }
+
+    /// Parses a connection URL; the error names what is wrong with it.
+    public init(url: String) throws(RedisError) {
+        func fail(_ why: String) -> RedisError { .invalidConfiguration("\(why) in Redis URL '\(Self.redact(url))'") }
+        if url.hasPrefix("unix://") {
+            var rest = Substring(url.dropFirst("unix://".count))
+            var database = 0
+            if let query = rest.firstIndex(of: "?") {
+                let params = rest[rest.index(after: query)...]
+                rest = rest[..<query]
+                for pair in params.split(separator: "&") {
+                    let parts = pair.split(separator: "=", maxSplits: 1)
+                    guard parts.count == 2, parts[0] == "db", let db = Int(parts[1]), db >= 0 else {
+                        throw fail("unknown query parameter '\(pair)'")
+                    }
+                    database = db
+                }
+            }
+            guard rest.hasPrefix("/") else { throw fail("the socket path must be absolute") }
+            self.init(address: .unixSocket(path: String(rest)), database: database)
+            return
+        }
+        guard url.hasPrefix("redis://") else { throw fail("the scheme must be redis:// or unix://") }
+        var rest = Substring(url.dropFirst("redis://".count))
+        var username: String?
+        var password: String?
+        if let at = rest.lastIndex(of: "@") {
+            let credentials = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            if let colon = credentials.firstIndex(of: ":") {
+                let user = credentials[..<colon]
+                username = user.isEmpty ? nil : Self.percentDecoded(user)
+                password = Self.percentDecoded(credentials[credentials.index(after: colon)...])
+            } else if !credentials.isEmpty {
+                username = Self.percentDecoded(credentials)
+            }
+        }
+        var database = 0
+        if let slash = rest.firstIndex(of: "/") {
+            let dbText = rest[rest.index(after: slash)...]
+            rest = rest[..<slash]
+            if !dbText.isEmpty {
+                guard let db = Int(dbText), db >= 0 else { throw fail("the database '\(dbText)' is not a number") }
+                database = db
+            }
+        }
+        var host = rest
+        var port = 6379
+        if let colon = rest.lastIndex(of: ":") {
+            host = rest[..<colon]
+            guard let parsed = Int(rest[rest.index(after: colon)...]), (1...65535).contains(parsed) else {
+                throw fail("the port is not a number from 1 to 65535")
+            }
+            port = parsed
+        }
+        guard !host.isEmpty else { throw fail("the host is missing") }
+        self.init(address: .tcp(host: String(host), port: port), username: username, password: password, database: database)
+    }
+
+    /// The endpoint without credentials, safe to log.
+    public var description: String {
+        switch address {
+        case .tcp(let host, let port): return "\(host):\(port)" + (database == 0 ? "" : "/\(database)")
+        case .unixSocket(let path): return "unix:\(path)" + (database == 0 ? "" : "?db=\(database)")
+        }
+    }
+
+    static func redact(_ url: String) -> String {
+        guard let at = url.lastIndex(of: "@"), url.hasPrefix("redis://") else { return url }
+        return "redis://***" + String(url[at...])
+    }
+
+    private static func percentDecoded(_ text: Substring) -> String {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8).makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
+               let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) {
+                bytes.append(value)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

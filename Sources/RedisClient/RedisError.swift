@@ -1,0 +1,53 @@
+/// Everything that can go wrong talking to Redis, with what a caller needs to decide whether to retry.
+public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No connection could be made (refused, unknown host, missing socket…).
+    case connectionFailed(endpoint: String, reason: String)
+    /// An established connection broke (EOF, reset, I/O error); the command's effect is unknown.
+    case connectionLost(endpoint: String, reason: String)
+    /// The socket timed out waiting for a reply; the connection is dropped.
+    case timeout(endpoint: String, command: String)
+    /// The server answered with an error reply, e.g. `WRONGTYPE …` or `NOSCRIPT …`.
+    case server(code: String, message: String)
+    /// hiredis could not parse the server's bytes.
+    case protocolError(String)
+    /// The reply had another shape than the command promises.
+    case unexpectedReply(command: String, expected: String, got: String)
+    /// The connection or pool was closed by its owner.
+    case closed
+    /// No pooled connection became free within the wait timeout.
+    case poolExhausted(waitedMilliseconds: Int)
+    /// The configuration (URL, options) is unusable.
+    case invalidConfiguration(String)
+
+    /// Whether trying again (after a pause) can help.
+    public var isRetryable: Bool {
+        switch self {
+        case .connectionFailed, .connectionLost, .timeout, .poolExhausted:
+            return true
+        case .server(let code, _):
+            return ["LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY"].contains(code)
+        case .protocolError, .unexpectedReply, .closed, .invalidConfiguration:
+            return false
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .connectionFailed(let endpoint, let reason): return "cannot connect to Redis at \(endpoint): \(reason)"
+        case .connectionLost(let endpoint, let reason): return "connection to Redis at \(endpoint) lost: \(reason)"
+        case .timeout(let endpoint, let command): return "Redis at \(endpoint) did not answer \(command) in time"
+        case .server(_, let message): return "Redis error: \(message)"
+        case .protocolError(let reason): return "Redis protocol error: \(reason)"
+        case .unexpectedReply(let command, let expected, let got): return "\(command): expected \(expected), got \(got)"
+        case .closed: return "the Redis connection is closed"
+        case .poolExhausted(let waited): return "no Redis connection became free within \(waited) ms"
+        case .invalidConfiguration(let reason): return "invalid Redis configuration: \(reason)"
+        }
+    }
+
+    /// Builds a `.server` error from an error reply's text; the code is its first word.
+    static func fromReply(_ message: String) -> RedisError {
+        let code = message.split(separator: " ", maxSplits: 1).first.map(String.init) ?? "ERR"
+        return .server(code: code, message: message)
+    }
+}
