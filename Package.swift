@@ -13,6 +13,8 @@ let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics
 let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let coreMetrics = Target.Dependency.product(name: "CoreMetrics", package: "swift-metrics")
+let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 
 /// A service executable: `services/<dir>/main.swift`, wiring its handler library to ServiceKit.
@@ -40,7 +42,6 @@ let package = Package(
         .executable(name: "sla-timer-service", targets: ["sla-timer-service"]),
         .executable(name: "integration-service", targets: ["integration-service"]),
         .executable(name: "audit-service", targets: ["audit-service"]),
-        .executable(name: "gateway", targets: ["gateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -58,18 +59,18 @@ let package = Package(
         .target(name: "RedisClient", dependencies: ["CHiredis", log, crypto], swiftSettings: strictSettings),
         .target(name: "Contracts", swiftSettings: strictSettings),
         .target(name: "CrmCore", swiftSettings: strictSettings),
-        .target(name: "CrmRedis", dependencies: ["RedisClient", "Contracts", "CrmCore"], swiftSettings: strictSettings),
+        .target(name: "CrmRedis", dependencies: ["RedisClient", "Contracts", "CrmCore", crypto], swiftSettings: strictSettings),
         .target(
             name: "ServiceKit",
-            dependencies: ["RedisClient", "Contracts", "CrmRedis", log, metrics, prometheus, lifecycle, argumentParser],
+            dependencies: ["RedisClient", "Contracts", "CrmRedis", log, metrics, coreMetrics, prometheus, lifecycle, unixSignals, argumentParser],
             swiftSettings: strictSettings
         ),
         .target(name: "CrmKit", dependencies: ["RedisClient", "Contracts", "CrmCore"], swiftSettings: strictSettings),
         .target(name: "PipelineService", dependencies: ["ServiceKit", "CrmRedis", "CrmCore", "Contracts", "RedisClient", log], swiftSettings: strictSettings),
-        .target(name: "AuditService", dependencies: ["ServiceKit", "CrmRedis", "Contracts", "RedisClient", log, crypto], swiftSettings: strictSettings),
-        .target(name: "AssignmentService", dependencies: ["ServiceKit", "Contracts", log], swiftSettings: strictSettings),
-        .target(name: "SlaTimerService", dependencies: ["ServiceKit", "Contracts", log], swiftSettings: strictSettings),
-        .target(name: "IntegrationService", dependencies: ["ServiceKit", "Contracts", log], swiftSettings: strictSettings),
+        .target(name: "AuditService", dependencies: ["ServiceKit", "CrmRedis", "Contracts", "RedisClient", log], swiftSettings: strictSettings),
+        .target(name: "AssignmentService", dependencies: ["ServiceKit", "Contracts"], swiftSettings: strictSettings),
+        .target(name: "SlaTimerService", dependencies: ["ServiceKit", "Contracts"], swiftSettings: strictSettings),
+        .target(name: "IntegrationService", dependencies: ["ServiceKit", "Contracts"], swiftSettings: strictSettings),
         .executableTarget(
             name: "crmctl",
             dependencies: ["CrmKit", "CrmRedis", "Contracts", "RedisClient", argumentParser],
@@ -80,7 +81,6 @@ let package = Package(
         serviceExecutable("sla-timer-service", library: "SlaTimerService"),
         serviceExecutable("integration-service", library: "IntegrationService"),
         serviceExecutable("audit-service", library: "AuditService"),
-        serviceExecutable("gateway", library: "ServiceKit"),
 
         .target(name: "TestSupport", dependencies: ["RedisClient"], path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "TestSupport"], swiftSettings: strictSettings),

@@ -1,1 +1,17 @@
-print("x")
+import ArgumentParser
+import SlaTimerService
+import ServiceKit
+
+@main
+struct SlaTimerServiceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sla-timer-service",
+        abstract: "Nexus CRM sla-timer-service: see services/sla-timer-service/README.md for its streams and scaling."
+    )
+
+    @OptionGroup var options: ServiceOptions
+
+    func run() async throws {
+        try await ServiceRunner.run(name: "sla-timer-service", options: options) { context in SlaTimerHandler(context: context) }
+    }
+}

@@ -1,0 +1,134 @@
+/// The record kinds a definition can describe.
+public enum EntityKind: String, Sendable, Codable, CaseIterable {
+    case lead, opportunity
+}
+
+/// How a terminal stage ends a record.
+public enum TerminalOutcome: String, Sendable, Codable {
+    case won, lost
+}
+
+public struct StageDefinition: Sendable, Hashable, Codable {
+    public var name: String
+    public var label: String?
+    public var initial: Bool
+    public var terminal: TerminalOutcome?
+
+    public init(name: String, label: String? = nil, initial: Bool = false, terminal: TerminalOutcome? = nil) {
+        self.name = name
+        self.label = label
+        self.initial = initial
+        self.terminal = terminal
+    }
+}
+
+/// An action that moves a record from one of `from` to `to`.
+public struct TransitionDefinition: Sendable, Hashable, Codable {
+    public var action: String
+    public var from: [String]
+    public var to: String
+
+    public init(action: String, from: [String], to: String) {
+        self.action = action
+        self.from = from
+        self.to = to
+    }
+}
+
+/// A tenant's pipeline for one entity, as published (Level 2: JSON stored in Redis, versioned).
+public struct PipelineDefinition: Sendable, Hashable, Codable {
+    public var entity: EntityKind
+    public var name: String
+    public var stages: [StageDefinition]
+    public var transitions: [TransitionDefinition]
+
+    public init(entity: EntityKind, name: String, stages: [StageDefinition], transitions: [TransitionDefinition] = []) {
+        self.entity = entity
+        self.name = name
+        self.stages = stages
+        self.transitions = transitions
+    }
+}
+
+/// One problem found while compiling a definition, with where it is.
+public struct DefinitionProblem: Sendable, Hashable, CustomStringConvertible {
+    public let path: String
+    public let message: String
+
+    public var description: String { "\(path): \(message)" }
+}
+
+/// Every problem of a rejected definition, reported together so an author fixes them in one go.
+public struct DefinitionErrors: Error, Sendable, Equatable, CustomStringConvertible {
+    public let problems: [DefinitionProblem]
+
+    public var description: String { problems.map(\.description).joined(separator: "; ") }
+}
+
+/// A definition that passed every check, with lookups prepared for deciding actions.
+public struct CompiledDefinition: Sendable, Hashable {
+    public let source: PipelineDefinition
+    public let version: Int
+    public let initialStage: String
+    public let stageNames: [String]
+
+    /// Checks the whole definition and lists every problem: names, duplicates, exactly one initial
+    /// stage, transitions between known stages, no way out of a terminal stage, every stage reachable.
+    public static func compile(_ definition: PipelineDefinition, version: Int) throws(DefinitionErrors) -> CompiledDefinition {
+        var problems: [DefinitionProblem] = []
+        func problem(_ path: String, _ message: String) { problems.append(DefinitionProblem(path: path, message: message)) }
+
+        if definition.stages.isEmpty { problem("stages", "a definition needs at least one stage") }
+        var stages: [String: StageDefinition] = [:]
+        for (index, stage) in definition.stages.enumerated() {
+            if !Names.isValid(stage.name) { problem("stages[\(index)].name", "'\(stage.name)' must be lower-case letters, digits and '_', starting with a letter") }
+            if stages[stage.name] != nil { problem("stages[\(index)].name", "duplicate stage '\(stage.name)'") }
+            if stage.initial, stage.terminal != nil { problem("stages[\(index)]", "stage '\(stage.name)' cannot be both initial and terminal") }
+            stages[stage.name] = stage
+        }
+        let initials = definition.stages.filter(\.initial).map(\.name)
+        if initials.isEmpty, !definition.stages.isEmpty { problem("stages", "exactly one stage must be initial; none is") }
+        if initials.count > 1 { problem("stages", "exactly one stage must be initial; \(initials.joined(separator: ", ")) are") }
+
+        var seenMoves: Set<String> = []
+        var edges: [String: Set<String>] = [:]
+        for (index, transition) in definition.transitions.enumerated() {
+            let path = "transitions[\(index)]"
+            if !Names.isValid(transition.action) { problem("\(path).action", "'\(transition.action)' must be lower-case letters, digits and '_'") }
+            if stages[transition.to] == nil { problem("\(path).to", "unknown stage '\(transition.to)'") }
+            if transition.from.isEmpty { problem("\(path).from", "a transition starts from at least one stage") }
+            for source in transition.from {
+                guard let stage = stages[source] else {
+                    problem("\(path).from", "unknown stage '\(source)'")
+                    continue
+                }
+                if stage.terminal != nil { problem("\(path).from", "stage '\(source)' is terminal; nothing leaves it except through reopen") }
+                if !seenMoves.insert("\(transition.action)@\(source)").inserted {
+                    problem(path, "action '\(transition.action)' is defined twice from stage '\(source)'")
+                }
+                edges[source, default: []].insert(transition.to)
+            }
+        }
+        if let start = initials.first, initials.count == 1 {
+            var reached: Set<String> = [start]
+            var frontier = [start]
+            while let stage = frontier.popLast() {
+                for next in edges[stage, default: []] where reached.insert(next).inserted { frontier.append(next) }
+            }
+            for stage in definition.stages where !reached.contains(stage.name) && stages[stage.name] != nil {
+                problem("stages", "stage '\(stage.name)' cannot be reached from the initial stage '\(start)'")
+            }
+        }
+        guard problems.isEmpty, let initial = initials.first else { throw DefinitionErrors(problems: problems) }
+        return CompiledDefinition(source: definition, version: version, initialStage: initial, stageNames: definition.stages.map(\.name))
+    }
+}
+
+/// The naming rule of stages and actions: `^[a-z][a-z0-9_]{0,62}$`.
+public enum Names {
+    public static func isValid(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, bytes.count <= 63, (97...122).contains(first) else { return false }
+        return bytes.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 95 }
+    }
+}

@@ -1,0 +1,79 @@
+public import Contracts
+public import RedisClient
+
+/// One hash written by a command, guarded by the version it had when the decision was made.
+public struct RecordWrite: Sendable {
+    public let key: String
+    /// The version read before deciding; 0 means the key must not exist yet.
+    public let expectedVersion: Int
+    public let newVersion: Int
+    public let fields: [(String, [UInt8])]
+
+    public init(key: String, expectedVersion: Int, newVersion: Int, fields: [(String, [UInt8])]) {
+        self.key = key
+        self.expectedVersion = expectedVersion
+        self.newVersion = newVersion
+        self.fields = fields
+    }
+}
+
+/// What committing a command's decision did.
+public enum CommitResult: Sendable, Equatable {
+    /// Written; the outcome is on the events stream and the reply list.
+    case committed
+    /// The command id was seen before: nothing written, the first outcome (raw JSON) pushed again.
+    case replayed(firstOutcome: [UInt8])
+    /// A record changed since it was read: nothing written; read again and decide again.
+    case conflict(key: String, actualVersion: Int)
+}
+
+/// Timings of the marks a commit leaves.
+public struct CommitPolicy: Sendable {
+    /// How long a command id is remembered for replays.
+    public var idempotencyTTLSeconds: Int
+    /// How long an unread outcome waits on its reply list (DESIGN: five minutes).
+    public var replyTTLSeconds: Int
+
+    public init(idempotencyTTLSeconds: Int = 7 * 24 * 3600, replyTTLSeconds: Int = 300) {
+        self.idempotencyTTLSeconds = idempotencyTTLSeconds
+        self.replyTTLSeconds = replyTTLSeconds
+    }
+}
+
+/// Applies a command's decision with the commit script.
+public struct CommandCommitter: Sendable {
+    public let pool: RedisPool
+    public let group: String
+    public let policy: CommitPolicy
+
+    public init(pool: RedisPool, group: String, policy: CommitPolicy = .init()) {
+        self.pool = pool
+        self.group = group
+        self.policy = policy
+    }
+
+    public func commit(command: Envelope, shard: ShardKeys, writes: [RecordWrite], events: [Envelope], outcome: Envelope) async throws -> CommitResult {
+        var keys: [any RedisArgumentConvertible] = [
+            shard.idempotency(group: group, messageID: command.id), shard.events, shard.reply(commandID: command.id),
+        ]
+        var arguments: [any RedisArgumentConvertible] = [outcome.encoded(), policy.idempotencyTTLSeconds, policy.replyTTLSeconds, writes.count, events.count]
+        for write in writes {
+            keys.append(write.key)
+            arguments += [write.expectedVersion, write.newVersion, write.fields.count]
+            for (name, value) in write.fields { arguments += [name, value] }
+        }
+        arguments += events.map { $0.encoded() as any RedisArgumentConvertible }
+        let reply = try await pool.evaluate(CommitScript.script, keys: keys, arguments: arguments)
+        guard let parts = reply.array, let status = parts.first?.string else {
+            throw RedisError.unexpectedReply(command: "commit script", expected: "status array", got: reply.kindName)
+        }
+        switch status {
+        case "ok": return .committed
+        case "replay": return .replayed(firstOutcome: parts.count > 1 ? parts[1].bytes ?? [] : [])
+        case "conflict":
+            return .conflict(key: parts.count > 1 ? parts[1].string ?? "" : "", actualVersion: Int(parts.count > 2 ? parts[2].integer ?? 0 : 0))
+        default:
+            throw RedisError.unexpectedReply(command: "commit script", expected: "ok, replay or conflict", got: status)
+        }
+    }
+}

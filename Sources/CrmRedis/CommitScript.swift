@@ -1,0 +1,53 @@
+public import RedisClient
+
+/// The one atomic write of a command (DESIGN §4): idempotency check, optimistic version checks,
+/// record writes, events, the outcome event, the reply list and the idempotency mark. Everything is
+/// validated before the first write, because Redis does not roll a script back.
+///
+/// KEYS: idempotency mark, events stream, reply list, then one key per record write.
+/// ARGV: outcome, mark TTL (s), reply TTL (s), write count, event count,
+///       per write: expected version ("0" = must not exist), new version, field count, field/value pairs…,
+///       then the events.
+/// Returns {"ok"}, {"replay", first outcome} or {"conflict", key, actual version}.
+enum CommitScript {
+    static let script = RedisScript("""
+    local prior = redis.call('GET', KEYS[1])
+    if prior then
+      redis.call('RPUSH', KEYS[3], prior)
+      redis.call('EXPIRE', KEYS[3], ARGV[3])
+      return {'replay', prior}
+    end
+    local writes = tonumber(ARGV[4])
+    local events = tonumber(ARGV[5])
+    local cursor = 6
+    local plan = {}
+    for i = 1, writes do
+      local key = KEYS[3 + i]
+      local expected = ARGV[cursor]
+      local actual = redis.call('HGET', key, 'v') or '0'
+      if actual ~= expected then
+        return {'conflict', key, actual}
+      end
+      local count = tonumber(ARGV[cursor + 2])
+      plan[i] = {key, ARGV[cursor + 1], cursor + 3, count}
+      cursor = cursor + 3 + 2 * count
+    end
+    for i = 1, writes do
+      local step = plan[i]
+      local args = {'v', step[2]}
+      for f = 0, step[4] - 1 do
+        args[#args + 1] = ARGV[step[3] + 2 * f]
+        args[#args + 1] = ARGV[step[3] + 2 * f + 1]
+      end
+      redis.call('HSET', step[1], unpack(args))
+    end
+    for e = 0, events - 1 do
+      redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[cursor + e])
+    end
+    redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[1])
+    redis.call('RPUSH', KEYS[3], ARGV[1])
+    redis.call('EXPIRE', KEYS[3], ARGV[3])
+    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+    return {'ok'}
+    """)
+}

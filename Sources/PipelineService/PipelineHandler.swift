@@ -1,0 +1,105 @@
+public import Contracts
+import CrmCore
+public import CrmRedis
+public import Logging
+import RedisClient
+public import ServiceKit
+
+/// pipeline-service: definitions and records. Each command is read, decided by CrmCore and written
+/// by one atomic commit; a conflicting concurrent write makes it read and decide again.
+public struct PipelineHandler: MessageHandler {
+    public let group = "pipeline"
+    public let catalog = MessageCatalog.v1.restricted(to: [MessageType.definitionPublish, MessageType.leadCreate])
+    let store: CrmStore
+    let committer: CommandCommitter
+    let logger: Logger
+    /// Decide-and-commit rounds before a command is refused with `conflict`.
+    let maxAttempts = 8
+
+    public init(context: ServiceContext, policy: CommitPolicy = .init()) {
+        self.store = CrmStore(pool: context.pool)
+        self.committer = CommandCommitter(pool: context.pool, group: "pipeline", policy: policy)
+        self.logger = context.logger
+    }
+
+    public func streams(of shard: ShardKeys) -> [String] { [shard.commands(.pipeline)] }
+
+    public func handle(_ message: InboundMessage) async throws {
+        let command = message.envelope
+        for _ in 1...maxAttempts {
+            let decision: Decision
+            do {
+                decision = try await decide(command, shard: message.shard)
+            } catch let rejection as Rejection {
+                decision = Decision(writes: [], events: [], outcome: CommandOutcome.rejected(command, rejection))
+            }
+            let result = try await committer.commit(command: command, shard: message.shard, writes: decision.writes,
+                                                    events: decision.events, outcome: decision.outcome)
+            switch result {
+            case .committed, .replayed: return
+            case .conflict(let key, let version):
+                logger.debug("optimistic conflict, deciding again", metadata: ["crm.key": "\(key)", "crm.version": "\(version)"])
+            }
+        }
+        let rejection = Rejection(.conflict, "the record kept changing while this command was applied (\(maxAttempts) attempts); send it again")
+        _ = try await committer.commit(command: command, shard: message.shard, writes: [], events: [], outcome: CommandOutcome.rejected(command, rejection))
+    }
+
+    struct Decision {
+        let writes: [RecordWrite]
+        let events: [Envelope]
+        let outcome: Envelope
+    }
+
+    private func decide(_ command: Envelope, shard: ShardKeys) async throws -> Decision {
+        switch command.type {
+        case MessageType.definitionPublish: return try await publishDefinition(command, shard: shard)
+        case MessageType.leadCreate: return try await createLead(command, shard: shard)
+        default: throw PermanentFailure(reason: "unknown_type", detail: "pipeline-service does not handle \(command.type)")
+        }
+    }
+
+    private func publishDefinition(_ command: Envelope, shard: ShardKeys) async throws -> Decision {
+        let draft = try PayloadMapping.definition(command.payload)
+        let latest = try await store.latestDefinitionVersion(shard: shard, tenant: command.tenant, entity: draft.entity)
+        let compiled: CompiledDefinition
+        do {
+            compiled = try CompiledDefinition.compile(draft, version: latest + 1)
+        } catch {
+            let first = error.problems.first?.path
+            throw Rejection(.invalidDefinition, "the definition has \(error.problems.count) problem(s): \(error)", field: first.map { "payload.\($0)" })
+        }
+        let event = command.event(type: MessageType.definitionPublished, payload: [
+            "entity": .string(draft.entity.rawValue), "name": .string(draft.name),
+            "definitionVersion": .integer(Int64(compiled.version)),
+            "stages": .array(compiled.stageNames.map(JSONValue.string)), "initialStage": .string(compiled.initialStage),
+        ])
+        return Decision(writes: [CrmStore.definitionWrite(shard: shard, tenant: command.tenant, definition: compiled)], events: [event],
+                        outcome: CommandOutcome.accepted(command, events: [event], recordVersion: compiled.version))
+    }
+
+    private func createLead(_ command: Envelope, shard: ShardKeys) async throws -> Decision {
+        let request = try PayloadMapping.createLead(command.payload)
+        let existing = try await store.lead(shard: shard, tenant: command.tenant, id: request.leadID)
+        let definition = existing == nil
+            ? try await store.definition(shard: shard, tenant: command.tenant, entity: .lead, version: request.definitionVersion)
+            : nil
+        let creation: LeadCreation
+        do {
+            creation = try LeadRules.create(request, existing: existing, definition: definition)
+        } catch {
+            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+        }
+        switch creation {
+        case .existing(let lead):
+            return Decision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: lead.id, recordVersion: lead.version))
+        case .created(let lead):
+            let event = command.event(type: MessageType.leadCreated, payload: [
+                "leadId": .string(lead.id), "stage": .string(lead.stage), "definitionVersion": .integer(Int64(lead.definitionVersion)),
+                "recordVersion": .integer(Int64(lead.version)), "data": PayloadMapping.json(lead.data),
+            ])
+            return Decision(writes: [CrmStore.leadWrite(shard: shard, tenant: command.tenant, lead: lead)], events: [event],
+                            outcome: CommandOutcome.accepted(command, events: [event], recordID: lead.id, recordVersion: lead.version))
+        }
+    }
+}

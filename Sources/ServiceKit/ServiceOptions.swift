@@ -1,0 +1,61 @@
+public import ArgumentParser
+import Foundation
+public import Logging
+
+/// The settings every executable shares (DESIGN §3): each flag defaults to its `CRM_*` variable.
+public struct ServiceOptions: ParsableArguments, Sendable {
+    @Option(name: .customLong("redis-url"), help: "Redis URL, redis://[user:password@]host:port[/db] or unix://[user:password@]/path (env CRM_REDIS_URL).")
+    public var redisURL: String = Environment.string("CRM_REDIS_URL") ?? "redis://127.0.0.1:6379"
+
+    @Option(name: .customLong("shards"), help: "Shard count of the deployment, fixed for its life (env CRM_SHARDS).")
+    public var shards: Int = Environment.int("CRM_SHARDS") ?? 4
+
+    @Option(name: .customLong("consumer"), help: "Consumer name in the groups, unique per process (env CRM_CONSUMER; default host-pid).")
+    public var consumer: String = Environment.string("CRM_CONSUMER") ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env CRM_LOG_LEVEL).")
+    public var logLevel: String = Environment.string("CRM_LOG_LEVEL") ?? "info"
+
+    @Option(name: .customLong("max-envelope-bytes"), help: "Largest envelope accepted; bigger ones go to the DLQ (env CRM_MAX_ENVELOPE_BYTES).")
+    public var maxEnvelopeBytes: Int = Environment.int("CRM_MAX_ENVELOPE_BYTES") ?? 1 << 20
+
+    @Option(name: .customLong("batch-size"), help: "Entries read per XREADGROUP (env CRM_BATCH_SIZE).")
+    public var batchSize: Int = Environment.int("CRM_BATCH_SIZE") ?? 64
+
+    @Option(name: .customLong("block-ms"), help: "How long one read waits for new entries, in ms (env CRM_BLOCK_MS).")
+    public var blockMilliseconds: Int = Environment.int("CRM_BLOCK_MS") ?? 1000
+
+    @Option(name: .customLong("claim-idle-ms"), help: "Pending entries idle this long (a crashed or stuck consumer) are claimed, in ms (env CRM_CLAIM_IDLE_MS).")
+    public var claimIdleMilliseconds: Int = Environment.int("CRM_CLAIM_IDLE_MS") ?? 30_000
+
+    @Option(name: .customLong("max-deliveries"), help: "Deliveries after which an entry goes to the DLQ (env CRM_MAX_DELIVERIES).")
+    public var maxDeliveries: Int = Environment.int("CRM_MAX_DELIVERIES") ?? 5
+
+    public init() {}
+
+    /// Checks the values and names the one that is wrong.
+    public mutating func validate() throws {
+        guard shards >= 1, shards <= 1024 else { throw ValidationError("--shards (CRM_SHARDS) must be 1…1024, not \(shards)") }
+        guard Logger.Level(rawValue: logLevel.lowercased()) != nil else {
+            throw ValidationError("--log-level (CRM_LOG_LEVEL) must be trace, debug, info, notice, warning, error or critical, not '\(logLevel)'")
+        }
+        guard batchSize >= 1, batchSize <= 10_000 else { throw ValidationError("--batch-size (CRM_BATCH_SIZE) must be 1…10000") }
+        guard blockMilliseconds >= 1, blockMilliseconds <= 60_000 else { throw ValidationError("--block-ms (CRM_BLOCK_MS) must be 1…60000") }
+        guard claimIdleMilliseconds >= 10 else { throw ValidationError("--claim-idle-ms (CRM_CLAIM_IDLE_MS) must be at least 10") }
+        guard maxDeliveries >= 1 else { throw ValidationError("--max-deliveries (CRM_MAX_DELIVERIES) must be at least 1") }
+        guard maxEnvelopeBytes >= 1024 else { throw ValidationError("--max-envelope-bytes (CRM_MAX_ENVELOPE_BYTES) must be at least 1024") }
+        guard !consumer.isEmpty, !consumer.contains(" ") else { throw ValidationError("--consumer (CRM_CONSUMER) must be a non-empty name without spaces") }
+    }
+
+    public var level: Logger.Level { Logger.Level(rawValue: logLevel.lowercased()) ?? .info }
+}
+
+/// Reads configuration from the process environment.
+public enum Environment {
+    public static func string(_ name: String) -> String? {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
+        return value
+    }
+
+    public static func int(_ name: String) -> Int? { string(name).flatMap { Int($0) } }
+}

@@ -1,0 +1,54 @@
+public import Contracts
+import Foundation
+public import Logging
+import Metrics
+import CoreMetrics
+import Prometheus
+public import RedisClient
+import ServiceLifecycle
+import UnixSignals
+
+/// What a service's handler gets to build itself: the shared pool, the shard router, a logger.
+public struct ServiceContext: Sendable {
+    public let name: String
+    public let options: ServiceOptions
+    public let pool: RedisPool
+    public let router: ShardRouter
+    public let logger: Logger
+}
+
+/// Wires a service's process: logging, metrics, the Redis pool, the consumer loop and the heartbeat,
+/// run as a ServiceGroup that shuts down gracefully on SIGTERM or SIGINT.
+public enum ServiceRunner {
+    public static func run(name: String, options: ServiceOptions, makeHandler: (ServiceContext) async throws -> any MessageHandler) async throws {
+        let level = options.level
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var logger = Logger(label: name)
+        logger[metadataKey: "crm.service"] = "\(name)"
+
+        let endpoint: RedisEndpoint
+        do {
+            endpoint = try RedisEndpoint(url: options.redisURL)
+        } catch {
+            logger.critical("bad configuration", metadata: ["error": "\(error)"])
+            throw error
+        }
+        let pool = RedisPool(endpoint: endpoint, size: 4,
+                             options: RedisConnectionOptions(clientName: "\(name):\(options.consumer)"), logger: logger)
+        let context = ServiceContext(name: name, options: options, pool: pool, router: ShardRouter(shards: options.shards), logger: logger)
+        let handler = try await makeHandler(context)
+        let consumer = StreamConsumer(handler: handler, settings: ConsumerSettings(options), router: context.router, pool: pool, logger: logger)
+        let heartbeat = Heartbeat(service: handler.group, consumer: options.consumer, pool: pool, registry: registry, logger: logger)
+        logger.info("starting", metadata: ["redis.endpoint": "\(endpoint)", "crm.shards": "\(options.shards)", "crm.consumer": "\(options.consumer)"])
+        // The group stops services in reverse order: the consumer finishes first, the heartbeat last.
+        let group = ServiceGroup(services: [heartbeat, consumer], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        try await group.run()
+        await pool.close()
+    }
+}

@@ -1,0 +1,223 @@
+public import Contracts
+import Foundation
+public import Logging
+public import RedisClient
+public import ServiceLifecycle
+import CoreMetrics
+import Synchronization
+
+/// How a consumer reads, claims and gives up.
+public struct ConsumerSettings: Sendable {
+    public var consumer: String
+    public var batchSize: Int
+    public var block: Duration
+    public var claimIdle: Duration
+    public var maxDeliveries: Int
+    public var maxEnvelopeBytes: Int
+
+    public init(consumer: String, batchSize: Int = 64, block: Duration = .seconds(1), claimIdle: Duration = .seconds(30),
+                maxDeliveries: Int = 5, maxEnvelopeBytes: Int = EnvelopeReader.defaultMaxBytes) {
+        self.consumer = consumer
+        self.batchSize = batchSize
+        self.block = block
+        self.claimIdle = claimIdle
+        self.maxDeliveries = maxDeliveries
+        self.maxEnvelopeBytes = maxEnvelopeBytes
+    }
+
+    public init(_ options: ServiceOptions) {
+        self.init(consumer: options.consumer, batchSize: options.batchSize, block: .milliseconds(options.blockMilliseconds),
+                  claimIdle: .milliseconds(options.claimIdleMilliseconds), maxDeliveries: options.maxDeliveries,
+                  maxEnvelopeBytes: options.maxEnvelopeBytes)
+    }
+}
+
+/// The consumer-group loop of DESIGN §2: reads every shard's streams in one blocking XREADGROUP,
+/// hands each checked envelope to the handler, acknowledges after the effect is committed, claims
+/// entries left idle by crashed consumers, and parks what cannot be handled in the DLQ with a reason.
+/// On graceful shutdown it stops reading, finishes the batch in hand, acknowledges it and returns.
+public final class StreamConsumer: Service, Sendable {
+    private let handler: any MessageHandler
+    private let settings: ConsumerSettings
+    private let router: ShardRouter
+    private let pool: RedisPool
+    private let reader: RedisConnection
+    private let deadLetters: DeadLetterQueue
+    private let envelopeReader: EnvelopeReader
+    private let logger: Logger
+    private let metrics: ServiceMetrics
+    private let stopping = Atomic<Bool>(false)
+
+    public init(handler: any MessageHandler, settings: ConsumerSettings, router: ShardRouter, pool: RedisPool, logger: Logger) {
+        self.handler = handler
+        self.settings = settings
+        self.router = router
+        self.pool = pool
+        // The blocking read needs its own connection whose socket timeout outlasts BLOCK.
+        self.reader = RedisConnection(endpoint: pool.endpoint,
+                                      options: RedisConnectionOptions(commandTimeout: settings.block + .seconds(5), clientName: "\(handler.group):\(settings.consumer):reader"),
+                                      logger: logger)
+        self.deadLetters = DeadLetterQueue(pool: pool, group: handler.group)
+        self.envelopeReader = EnvelopeReader(maxBytes: settings.maxEnvelopeBytes)
+        var logger = logger
+        logger[metadataKey: "crm.consumer"] = "\(settings.consumer)"
+        self.logger = logger
+        self.metrics = ServiceMetrics(service: handler.group)
+    }
+
+    /// Every (shard, stream) this consumer reads.
+    var subscriptions: [(shard: ShardKeys, stream: String)] {
+        router.allShards.flatMap { shard in handler.streams(of: shard).map { (shard, $0) } }
+    }
+
+    public func run() async throws {
+        let subscriptions = self.subscriptions
+        try await createGroups(subscriptions.map(\.stream))
+        logger.info("ready", metadata: ["crm.group": "\(handler.group)", "crm.streams": "\(subscriptions.count)"])
+        await withGracefulShutdownHandler {
+            await self.loop(subscriptions)
+        } onGracefulShutdown: {
+            self.stopping.store(true, ordering: .relaxed)
+        }
+        await reader.close()
+        logger.info("stopped", metadata: ["crm.group": "\(handler.group)"])
+    }
+
+    /// Asks the loop to stop after the batch in hand (what SIGTERM does through the service group).
+    public func requestStop() { stopping.store(true, ordering: .relaxed) }
+
+    private func createGroups(_ streams: [String]) async throws {
+        var attempt = 0
+        while true {
+            do {
+                for stream in streams { try await reader.xgroupCreate(stream, group: handler.group, startID: "0") }
+                return
+            } catch let error as RedisError where error.isRetryable && !stopping.load(ordering: .relaxed) {
+                attempt += 1
+                logger.warning("redis unavailable, retrying", metadata: ["error": "\(error)", "crm.attempt": "\(attempt)"])
+                try await Task.sleep(for: Self.backoff(attempt))
+            }
+        }
+    }
+
+    private func loop(_ subscriptions: [(shard: ShardKeys, stream: String)]) async {
+        let shardOf = Dictionary(subscriptions.map { ($0.stream, $0.shard) }, uniquingKeysWith: { first, _ in first })
+        let streams = subscriptions.map(\.stream)
+        let clock = ContinuousClock()
+        // Sweep at once: a restarted consumer picks up what it or a crashed peer left pending.
+        var nextClaim = clock.now
+        var failures = 0
+        // First re-read this consumer's own pending entries (same name after a restart), then new ones.
+        var startID = "0"
+        while !stopping.load(ordering: .relaxed) {
+            do {
+                if clock.now >= nextClaim {
+                    for subscription in subscriptions { try await claimIdle(subscription.stream, shard: subscription.shard) }
+                    nextClaim = clock.now + max(settings.claimIdle / 2, .milliseconds(50))
+                }
+                let block: Duration? = startID == ">" ? min(settings.block, max(nextClaim - clock.now, .milliseconds(1))) : nil
+                let batch = try await reader.xreadgroup(group: handler.group, consumer: settings.consumer, streams: streams,
+                                                        count: settings.batchSize, block: block, startID: startID)
+                if startID == "0", batch.allSatisfy({ $0.entries.isEmpty }) { startID = ">" }
+                for (stream, entries) in batch where !entries.isEmpty {
+                    guard let shard = shardOf[stream] else { continue }
+                    var acks: [String] = []
+                    for entry in entries where await process(entry, stream: stream, shard: shard, deliveries: 1) {
+                        acks.append(entry.id)
+                    }
+                    try await acknowledge(stream, ids: acks)
+                }
+                failures = 0
+            } catch {
+                failures += 1
+                logger.warning("consumer loop error, backing off", metadata: ["error": "\(error)", "crm.failures": "\(failures)"])
+                try? await Task.sleep(for: Self.backoff(failures))
+            }
+        }
+    }
+
+    /// Claims entries idle past the threshold (their consumer crashed or is stuck) and handles them,
+    /// parking those delivered too often.
+    private func claimIdle(_ stream: String, shard: ShardKeys) async throws {
+        var start = "0-0"
+        for _ in 0..<100 {
+            let result = try await reader.xautoclaim(stream, group: handler.group, consumer: settings.consumer,
+                                                     minIdle: settings.claimIdle, start: start, count: settings.batchSize)
+            if !result.entries.isEmpty {
+                metrics.claimed.increment(by: result.entries.count)
+                let pending = try await reader.xpending(stream, group: handler.group, start: result.entries.first!.id,
+                                                        end: result.entries.last!.id, count: result.entries.count * 2, consumer: settings.consumer)
+                let deliveries = Dictionary(pending.map { ($0.id, Int($0.deliveries)) }, uniquingKeysWith: max)
+                logger.info("claimed idle entries", metadata: ["crm.stream": "\(stream)", "crm.count": "\(result.entries.count)"])
+                var acks: [String] = []
+                for entry in result.entries where await process(entry, stream: stream, shard: shard, deliveries: deliveries[entry.id] ?? 1) {
+                    acks.append(entry.id)
+                }
+                try await acknowledge(stream, ids: acks)
+            }
+            if !result.deletedIDs.isEmpty {
+                logger.warning("pending entries were deleted before being handled", metadata: ["crm.stream": "\(stream)", "crm.ids": "\(result.deletedIDs)"])
+                try await acknowledge(stream, ids: result.deletedIDs)
+            }
+            start = result.nextStart
+            if start == "0-0" || stopping.load(ordering: .relaxed) { return }
+        }
+    }
+
+    private func acknowledge(_ stream: String, ids: [String]) async throws {
+        guard !ids.isEmpty else { return }
+        try await pool.send(StreamCommands.xack(stream, group: handler.group, ids: ids))
+    }
+
+    /// Handles one entry; returns whether to acknowledge it (handled or parked).
+    private func process(_ entry: StreamEntry, stream: String, shard: ShardKeys, deliveries: Int) async -> Bool {
+        let raw = entry.field("envelope") ?? []
+        func park(_ reason: String, _ detail: String) async -> Bool {
+            do {
+                try await deadLetters.park(raw: raw, reason: reason, detail: detail, source: stream, entryID: entry.id, deliveries: deliveries, shard: shard)
+                metrics.deadLettered.increment()
+                logger.warning("entry sent to the DLQ", metadata: ["crm.stream": "\(stream)", "crm.entry": "\(entry.id)", "crm.reason": "\(reason)", "crm.detail": "\(detail)"])
+            } catch {
+                logger.error("could not park an entry in the DLQ; it stays pending", metadata: ["crm.entry": "\(entry.id)", "error": "\(error)"])
+            }
+            // Acknowledged by the park script itself; nothing more to ack.
+            return false
+        }
+        guard entry.field("envelope") != nil else { return await park("invalid_envelope", "the entry has no 'envelope' field") }
+        if deliveries > settings.maxDeliveries {
+            return await park("max_deliveries", "delivered \(deliveries) times without success (limit \(settings.maxDeliveries)); the consumers' logs hold each error")
+        }
+        let message: InboundMessage
+        do {
+            let envelope = try handler.catalog.accept(try envelopeReader.read(raw), consumer: handler.group)
+            let owner = router.shard(forTenant: envelope.tenant)
+            guard owner == shard.shard else { throw EnvelopeError.wrongShard(tenant: envelope.tenant, expected: owner, actual: shard.shard) }
+            message = InboundMessage(envelope: envelope, raw: raw, stream: stream, entryID: entry.id, shard: shard)
+        } catch let error as EnvelopeError {
+            return await park(error.reason, error.description)
+        } catch {
+            return await park("invalid_envelope", "\(error)")
+        }
+        let started = ContinuousClock.now
+        do {
+            try await handler.handle(message)
+            metrics.handled.increment()
+            metrics.handlingTime.recordNanoseconds(Int64((ContinuousClock.now - started).seconds * 1e9))
+            return true
+        } catch let failure as PermanentFailure {
+            return await park(failure.reason, failure.detail)
+        } catch {
+            metrics.retried.increment()
+            logger.warning("handling failed; the entry stays pending and will be retried", metadata: [
+                "crm.stream": "\(stream)", "crm.entry": "\(entry.id)", "crm.type": "\(message.envelope.type)",
+                "crm.deliveries": "\(deliveries)", "error": "\(error)",
+            ])
+            return false
+        }
+    }
+
+    static func backoff(_ attempt: Int) -> Duration {
+        let base = Duration.milliseconds(50) * (1 << min(attempt, 6))
+        return min(base, .seconds(2)) * Double.random(in: 0.5...1)
+    }
+}
