@@ -45,6 +45,15 @@ public struct PendingEntry: Sendable, Equatable {
     public let deliveries: Int64
 }
 
+/// One consumer group of `XINFO GROUPS`. `lag` is nil when Redis cannot tell (after deletions).
+public struct StreamGroupInfo: Sendable, Equatable {
+    public let name: String
+    public let consumers: Int
+    public let pending: Int
+    public let lag: Int?
+    public let lastDeliveredID: String
+}
+
 /// The result of one `XAUTOCLAIM` call.
 public struct AutoClaimResult: Sendable {
     /// Where the next call should start; "0-0" once the whole PEL was scanned.
@@ -169,6 +178,33 @@ extension RedisConnection {
         var argv: [any RedisArgumentConvertible] = [stream, start, end]
         if let count { argv += ["COUNT", count] }
         return try StreamEntry.parseList(try await send(RedisCommand("XRANGE", argv)), command: "XRANGE")
+    }
+
+    /// `XREVRANGE stream end start [COUNT n]`: newest first.
+    public func xrevrange(_ stream: String, end: String = "+", start: String = "-", count: Int? = nil) async throws -> [StreamEntry] {
+        var argv: [any RedisArgumentConvertible] = [stream, end, start]
+        if let count { argv += ["COUNT", count] }
+        return try StreamEntry.parseList(try await send(RedisCommand("XREVRANGE", argv)), command: "XREVRANGE")
+    }
+
+    /// `XINFO GROUPS stream`: each group's consumers, pending count and lag; empty for a missing stream.
+    public func xinfoGroups(_ stream: String) async throws -> [StreamGroupInfo] {
+        let reply: RedisValue
+        do {
+            reply = try await send("XINFO", "GROUPS", stream)
+        } catch let error as RedisError where error.serverCode == "ERR" {
+            return []
+        }
+        return (reply.array ?? []).compactMap { item in
+            guard let flat = item.array else { return nil }
+            var fields: [String: RedisValue] = [:]
+            for index in stride(from: 0, to: flat.count - 1, by: 2) {
+                if let name = flat[index].string { fields[name] = flat[index + 1] }
+            }
+            guard let name = fields["name"]?.string else { return nil }
+            return StreamGroupInfo(name: name, consumers: Int(fields["consumers"]?.integer ?? 0), pending: Int(fields["pending"]?.integer ?? 0),
+                                   lag: fields["lag"]?.integer.map { Int($0) }, lastDeliveredID: fields["last-delivered-id"]?.string ?? "")
+        }
     }
 
     /// `XREAD [COUNT n] [BLOCK ms] STREAMS s… id…` (no group): entries after the given ids.

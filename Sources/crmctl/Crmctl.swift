@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Crmctl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crmctl",
+        abstract: "Operate Nexus CRM: publish commands, tail and verify the audit trail, inspect and replay the DLQ.",
+        subcommands: [Publish.self, Audit.self, Status.self, Dlq.self]
+    )
+}
