@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "CrmCoreTests", dependencies: ["CrmCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "ServiceKitTests",
-            dependencies: ["ServiceKit", "CrmRedis", "Contracts", "RedisClient", "TestSupport", log],
+            dependencies: ["ServiceKit", "PipelineService", "AuditService", "CrmRedis", "Contracts", "RedisClient", "TestSupport", log],
             swiftSettings: strictSettings
         ),
         .testTarget(

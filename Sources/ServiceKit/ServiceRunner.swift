@@ -15,6 +15,14 @@ public struct ServiceContext: Sendable {
     public let pool: RedisPool
     public let router: ShardRouter
     public let logger: Logger
+
+    public init(name: String, options: ServiceOptions, pool: RedisPool, router: ShardRouter, logger: Logger) {
+        self.name = name
+        self.options = options
+        self.pool = pool
+        self.router = router
+        self.logger = logger
+    }
 }
 
 /// Wires a service's process: logging, metrics, the Redis pool, the consumer loop and the heartbeat,
