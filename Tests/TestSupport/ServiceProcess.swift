@@ -32,10 +32,15 @@ public final class ServiceProcess: @unchecked Sendable {
         await eventually(timeout: timeout) { self.log.contains(text) }
     }
 
-    /// Runs a binary to completion and returns its exit status and output (stdout + stderr).
+    /// Runs one of the project's binaries to completion and returns its exit status and output (stdout + stderr).
     public static func run(_ binary: String, arguments: [String], environment: [String: String], input: Data? = nil, timeout: Duration = .seconds(30)) async throws -> (status: Int32, output: String) {
         let path = binaryDirectory.appendingPathComponent(binary).path
         guard FileManager.default.isExecutableFile(atPath: path) else { throw TestHarnessError.binaryMissing(path) }
+        return try await runTool(path, arguments: arguments, environment: environment, input: input, timeout: timeout)
+    }
+
+    /// Runs any program (e.g. /usr/bin/env python3 …) to completion.
+    public static func runTool(_ path: String, arguments: [String], environment: [String: String] = [:], input: Data? = nil, timeout: Duration = .seconds(60)) async throws -> (status: Int32, output: String) {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("crm-run-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -49,7 +54,7 @@ public final class ServiceProcess: @unchecked Sendable {
                                      outputPath: outputPath, inputPath: inputPath)
         guard let status = await child.waitForExit(timeout: timeout) else {
             child.signal(SIGKILL)
-            throw TestHarnessError.timedOut("\(binary) \(arguments.joined(separator: " "))")
+            throw TestHarnessError.timedOut("\(path) \(arguments.joined(separator: " "))")
         }
         let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         return (status, output)

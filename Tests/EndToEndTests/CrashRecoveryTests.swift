@@ -1,0 +1,77 @@
+import Contracts
+import Foundation
+import RedisClient
+import TestSupport
+import Testing
+
+@Suite("Crashes and shutdowns with the real pipeline-service", .serialized)
+struct CrashRecoveryTests {
+    static let total = 1500
+
+    func leadCommands(_ count: Int) -> [Envelope] {
+        (0..<count).map { index in
+            Envelope(type: "lead.create", kind: .command, tenant: "acme", actor: "u-17", payload: ["leadId": .string("L-\(index)"), "data": ["n": .integer(Int64(index))]])
+        }
+    }
+
+    func publishDefinition(_ deployment: Deployment) async throws {
+        let result = try await deployment.crmctl(["publish", Deployment.examples.appendingPathComponent("01-definition.publish.json").path])
+        #expect(result.status == 0, "\(result.output)")
+    }
+
+    func publishAll(_ commands: [Envelope], to deployment: Deployment) async throws {
+        let stream = deployment.shard("acme").commands(.pipeline)
+        for chunk in stride(from: 0, to: commands.count, by: 500) {
+            let batch = commands[chunk..<min(chunk + 500, commands.count)].map { StreamCommands.xadd(stream, fields: [("envelope", $0.encoded())]) }
+            _ = try await deployment.redis.pipeline(Array(batch))
+        }
+    }
+
+    // REL-CRM-0403, REL-CRM-0409: a consumer killed mid-batch loses nothing and duplicates nothing.
+    @Test("a consumer killed with SIGKILL mid-batch: another claims its entries, each handled exactly once in effect")
+    func sigkillMidBatch() async throws {
+        let deployment = try await Deployment()
+        let tuning = ["CRM_CLAIM_IDLE_MS": "500", "CRM_BATCH_SIZE": "50"]
+        let doomed = try await deployment.start("pipeline-service", consumer: "doomed", extra: tuning)
+        try await publishDefinition(deployment)
+        let commands = leadCommands(Self.total)
+        try await publishAll(commands, to: deployment)
+        let shard = deployment.shard("acme")
+        #expect(try await eventually(every: .milliseconds(2)) { try await deployment.redis.xlen(shard.events) >= 20 })
+        doomed.signal(SIGKILL)
+        #expect(await doomed.waitForExit() == 128 + SIGKILL)
+        let stranded = try await deployment.redis.xpending(shard.commands(.pipeline), group: "pipeline", count: 1000, consumer: "doomed")
+        #expect(!stranded.isEmpty, "the kill landed mid-batch: the dead consumer held unacknowledged entries")
+
+        try await deployment.start("pipeline-service", consumer: "survivor", extra: tuning)
+        #expect(try await deployment.drained(shard.commands(.pipeline), timeout: .seconds(60)))
+        let events = try await deployment.envelopes(shard.events)
+        let created = events.filter { $0.type == "lead.created" }
+        #expect(created.count == Self.total, "one lead.created per command")
+        #expect(Set(created.compactMap { $0.payload["leadId"]?.stringValue }).count == Self.total)
+        let outcomes = events.filter { $0.type == "command.accepted" }.compactMap { $0.payload["commandId"]?.stringValue }
+        #expect(outcomes.count == Self.total + 1, "one outcome per command, none twice")
+        #expect(Set(outcomes) == Set(commands.map(\.id)).union([outcomes.first!]))
+        #expect(try await deployment.redis.xlen(shard.dlq) == 0)
+        await deployment.stopAll()
+    }
+
+    @Test("SIGTERM: in-flight work finishes, nothing is left unacknowledged, exit status 0")
+    func sigtermDrains() async throws {
+        let deployment = try await Deployment()
+        let service = try await deployment.start("pipeline-service", consumer: "graceful", extra: ["CRM_BATCH_SIZE": "200"])
+        try await publishDefinition(deployment)
+        try await publishAll(leadCommands(Self.total), to: deployment)
+        let shard = deployment.shard("acme")
+        #expect(try await eventually(every: .milliseconds(2)) { try await deployment.redis.xlen(shard.events) >= 20 })
+        service.signal(SIGTERM)
+        #expect(await service.waitForExit() == 0, "\(service.log)")
+        #expect(service.log.contains("] stopped"))
+        let group = try #require(try await deployment.redis.xinfoGroups(shard.commands(.pipeline)).first)
+        #expect(group.pending == 0, "every entry read was handled and acknowledged")
+        // Everything read before the stop has its outcome; the rest waits in the stream for the next consumer.
+        let outcomes = try await deployment.envelopes(shard.events).filter { $0.type == "command.accepted" }.count
+        #expect(outcomes == Self.total + 1 - (group.lag ?? -1))
+        #expect((group.lag ?? 0) < Self.total, "the stop came mid-stream")
+    }
+}
