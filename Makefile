@@ -1,0 +1,41 @@
+# Nexus CRM: the two set-up commands are `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help deps build run stop test test-contracts test-acl bench clean
+
+help:
+	@echo "make run    build, start Redis + every service under .run/, load a demo tenant"
+	@echo "make stop   stop what make run started"
+	@echo "make test   install what is missing, build, run every test against a real redis-server"
+	@echo "make bench  measure the speed targets of DESIGN §5 beside redis-benchmark"
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	swift build
+
+run: deps
+	@scripts/run.sh
+
+stop:
+	@scripts/stop.sh
+
+test-contracts: deps
+	python3 scripts/validate_contracts.py
+
+test-acl: deps
+	@bash deploy/check-acl.sh > .build/check-acl.log 2>&1 || { cat .build/check-acl.log; exit 1; }
+	@tail -n 1 .build/check-acl.log
+
+test: deps
+	swift build --build-tests
+	@$(MAKE) --no-print-directory test-acl
+	swift test --skip-build
+
+bench: deps
+	@scripts/bench.sh
+
+clean:
+	rm -rf .build .run

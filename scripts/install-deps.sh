@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing need and is missing: redis-server, redis-tools and
+# libhiredis-dev from Debian, Python's jsonschema for the contract checks. Uses sudo when not root.
+set -euo pipefail
+
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v redis-cli >/dev/null || missing+=(redis-tools)
+[[ -f /usr/include/hiredis/hiredis.h ]] || missing+=(libhiredis-dev)
+if ((${#missing[@]})); then
+    echo "installing ${missing[*]}"
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# The packaged redis-server unit may have started a server on 6379; ours run on their own ports.
+
+if ! python3 -c 'import jsonschema, referencing, rfc3339_validator' 2>/dev/null; then
+    echo "installing jsonschema and rfc3339-validator for python3"
+    python3 -m pip install --quiet jsonschema rfc3339-validator 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages jsonschema rfc3339-validator
+fi
+command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.1 or newer (see README.md)" >&2; exit 1; }
