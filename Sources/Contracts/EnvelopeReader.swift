@@ -70,8 +70,25 @@ public enum Timestamp {
     public static func isValid(_ text: String) -> Bool { parse(text) != nil }
 
     public static func parse(_ text: String) -> Date? {
-        guard text.hasSuffix("Z"), text.utf8.count <= 40 else { return nil }
+        guard hasContractShape(Array(text.utf8)) else { return nil }
+        // Foundation's parser rolls impossible fields over (25:00, Feb 30); the date and time written must be a real one.
+        let whole = Date.ISO8601FormatStyle(timeZone: .gmt)
+        let minute = String(text.prefix(17)) + "00Z"
+        let seconds = Int(String(text.dropFirst(17).prefix(2))) ?? 99
+        guard seconds <= 60, let check = try? whole.parse(minute), whole.format(check) == minute else { return nil }
         if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt).parse(text) { return date }
-        return try? Date.ISO8601FormatStyle(timeZone: .gmt).parse(text)
+        return try? whole.parse(text)
+    }
+
+    /// envelope.schema.json's pattern: `^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$`.
+    private static func hasContractShape(_ bytes: [UInt8]) -> Bool {
+        let template = Array("0000-00-00T00:00:00".utf8)
+        guard bytes.count >= 20, bytes.count <= 30, bytes.last == UInt8(ascii: "Z") else { return false }
+        func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+        for (index, expected) in template.enumerated() {
+            guard expected == UInt8(ascii: "0") ? isDigit(bytes[index]) : bytes[index] == expected else { return false }
+        }
+        let fraction = bytes[19..<(bytes.count - 1)]
+        return fraction.isEmpty || (fraction.first == UInt8(ascii: ".") && fraction.count >= 2 && fraction.dropFirst().allSatisfy(isDigit))
     }
 }

@@ -3,7 +3,7 @@ import Testing
 
 /// DESIGN §3: `N = crc32(tenant) mod SHARDS`, the IEEE CRC-32 every language computes alike.
 /// The vectors below come from Python's `zlib.crc32`.
-@Suite("CRC-32 and shard routing (SEC-CRM-0449 tenant scoping starts with the shard)")
+@Suite("CRC-32 and shard routing")
 struct ShardTests {
     struct Vector: Sendable, CustomTestStringConvertible {
         let text: String
@@ -99,7 +99,7 @@ struct ShardKeysTests {
         #expect(keys.idempotency(group: "pipeline", messageID: "m-1") == "crm:{s2}:idem:pipeline:m-1")
     }
 
-    @Test("tenant-scoped keys stay inside the shard's hash tag (SEC-CRM-0449)")
+    @Test("tenant-scoped keys stay inside the shard's hash tag")
     func tenantKeys() {
         #expect(keys.tenant("acme") == "crm:{s2}:t:acme")
         #expect(keys.definitions(tenant: "acme", entity: "lead") == "crm:{s2}:t:acme:def:lead")

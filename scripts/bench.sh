@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# make bench: the action targets of DESIGN §5 (command published → outcome readable, and throughput)
+# measured against a fresh local Redis with AOF `always`, beside the same run's redis-benchmark
+# ceiling. The other targets of §5 (dashboard, SLA sweep, gateway sync, 1M instances) come with the
+# benchmark issue. Runs in about a minute; nothing is asserted: the machine is shared and noisy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build -c release --product pipeline-service >/dev/null
+swift build -c release --product audit-service >/dev/null
+swift build -c release --product crmctl >/dev/null
+bin=$(swift build -c release --show-bin-path)
+work=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+fsync=${CRM_BENCH_FSYNC:-always}
+redis-server --port 0 --unixsocket "$work/redis.sock" --dir "$work" --save "" --appendonly yes \
+    --appendfsync "$fsync" --logfile "$work/redis.log" --daemonize no &
+pids+=($!)
+for _ in $(seq 100); do redis-cli -s "$work/redis.sock" PING 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+export CRM_REDIS_URL="unix://$work/redis.sock" CRM_LOG_LEVEL=warning
+
+echo "== redis-benchmark ceiling (AOF $fsync, unix socket)"
+ceiling() {
+    redis-benchmark -s "$work/redis.sock" -n "$1" -c "$2" -q XADD 'bench:{s0}:x' '*' envelope 0123456789abcdef0123456789abcdef \
+        2>&1 | tr '\r' '\n' | grep 'requests per second' | tail -n 1 | sed 's/^.*: //'
+}
+echo "  XADD, 1 client:   $(ceiling 20000 1)"
+echo "  XADD, 32 clients: $(ceiling 100000 32)"
+redis-cli -s "$work/redis.sock" DEL 'bench:{s0}:x' >/dev/null
+
+CRM_CONSUMER=bench-pipeline "$bin/pipeline-service" > "$work/pipeline.log" 2>&1 & pids+=($!)
+CRM_CONSUMER=bench-audit "$bin/audit-service" > "$work/audit.log" 2>&1 & pids+=($!)
+sleep 1
+echo "== Nexus CRM lead.create, published → outcome on the reply list (PER-CRM-0323)"
+echo -n "  latency, 1 client:     "; "$bin/crmctl" bench --commands "${CRM_BENCH_COMMANDS:-3000}" --concurrency 1
+echo -n "  throughput, 32 clients: "; "$bin/crmctl" bench --commands "${CRM_BENCH_COMMANDS_HEAVY:-20000}" --concurrency 32
