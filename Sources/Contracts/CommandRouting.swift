@@ -8,7 +8,7 @@ public enum CommandRouting {
     ]
 
     public static func stream(forType type: String) -> CommandStream? {
-        guard let prefix = type.split(separator: ".").first else { return nil }
+        guard let prefix = type.split(separator: ".", omittingEmptySubsequences: false).first else { return nil }
         return prefixes[String(prefix)]
     }
 }

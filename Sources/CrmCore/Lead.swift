@@ -43,12 +43,12 @@ public enum LeadRules {
     public static func create(_ command: CreateLead, existing: LeadRecord?, definition: CompiledDefinition?) throws(DomainRejection) -> LeadCreation {
         if let existing { return .existing(existing) }
         guard let definition else {
-            let which = command.definitionVersion.map { "version \($0) of the lead definition" } ?? "a lead definition"
+            let which = command.definitionVersion.map { "version \($0) of the lead definition" } ?? "lead definition"
             throw DomainRejection(code: "unknown_definition", message: "the tenant has no \(which); publish one with definition.publish first",
                                   field: command.definitionVersion == nil ? nil : "payload.definitionVersion")
         }
         guard definition.source.entity == .lead else {
-            throw DomainRejection(code: "unknown_definition", message: "definition version \(definition.version) describes \(definition.source.entity.rawValue)s, not leads")
+            throw DomainRejection(code: "unknown_definition", message: "definition version \(definition.version) describes the entity '\(definition.source.entity.rawValue)', not 'lead'")
         }
         return .created(LeadRecord(id: command.leadID, stage: definition.initialStage, definitionVersion: definition.version,
                                    data: command.data, version: 1))

@@ -107,8 +107,9 @@ struct StreamConsumerTests {
     func gracefulStop() async throws {
         let handler = RecordingHandler(delay: .milliseconds(30))
         let consumer = fixture.consumer(handler, name: "c1", batchSize: 10)
-        let task = Task { try await consumer.run() }
+        // All ten are waiting before the consumer starts, so its first read takes them as one batch.
         for _ in 0..<10 { try await fixture.publish(fixture.leadCreate()) }
+        let task = Task { try await consumer.run() }
         #expect(await eventually { handler.handledIDs.count >= 1 })
         consumer.requestStop()
         try await task.value
