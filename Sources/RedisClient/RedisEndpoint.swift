@@ -1,4 +1,5 @@
-/// Where and how to connect: parsed from `redis://[user:password@]host:port[/db]` or `unix:///path[?db=N]`.
+/// Where and how to connect: parsed from `redis://[user:password@]host:port[/db]` or
+/// `unix://[user:password@]/path[?db=N]`.
 public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
     public enum Address: Sendable, Equatable {
         case tcp(host: String, port: Int)
@@ -34,8 +35,14 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
                     database = db
                 }
             }
+            var username: String?
+            var password: String?
+            if !rest.hasPrefix("/"), let at = rest.firstIndex(of: "@") {
+                (username, password) = Self.credentials(rest[..<at])
+                rest = rest[rest.index(after: at)...]
+            }
             guard rest.hasPrefix("/") else { throw fail("the socket path must be absolute") }
-            self.init(address: .unixSocket(path: String(rest)), database: database)
+            self.init(address: .unixSocket(path: String(rest)), username: username, password: password, database: database)
             return
         }
         guard url.hasPrefix("redis://") else { throw fail("the scheme must be redis:// or unix://") }
@@ -43,15 +50,8 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
         var username: String?
         var password: String?
         if let at = rest.lastIndex(of: "@") {
-            let credentials = rest[..<at]
+            (username, password) = Self.credentials(rest[..<at])
             rest = rest[rest.index(after: at)...]
-            if let colon = credentials.firstIndex(of: ":") {
-                let user = credentials[..<colon]
-                username = user.isEmpty ? nil : Self.percentDecoded(user)
-                password = Self.percentDecoded(credentials[credentials.index(after: colon)...])
-            } else if !credentials.isEmpty {
-                username = Self.percentDecoded(credentials)
-            }
         }
         var database = 0
         if let slash = rest.firstIndex(of: "/") {
@@ -84,8 +84,15 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
     }
 
     static func redact(_ url: String) -> String {
-        guard let at = url.lastIndex(of: "@"), url.hasPrefix("redis://") else { return url }
-        return "redis://***" + String(url[at...])
+        guard let at = url.lastIndex(of: "@"), let scheme = ["redis://", "unix://"].first(where: url.hasPrefix) else { return url }
+        return scheme + "***" + String(url[at...])
+    }
+
+    /// `user:password`, `:password` or `user`, percent-decoded.
+    private static func credentials(_ text: Substring) -> (String?, String?) {
+        guard let colon = text.firstIndex(of: ":") else { return (text.isEmpty ? nil : percentDecoded(text), nil) }
+        let user = text[..<colon]
+        return (user.isEmpty ? nil : percentDecoded(user), percentDecoded(text[text.index(after: colon)...]))
     }
 
     private static func percentDecoded(_ text: Substring) -> String {

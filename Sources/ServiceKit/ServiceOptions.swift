@@ -4,7 +4,7 @@ public import Logging
 
 /// The settings every executable shares (DESIGN §3): each flag defaults to its `CRM_*` variable.
 public struct ServiceOptions: ParsableArguments, Sendable {
-    @Option(name: .customLong("redis-url"), help: "Redis URL, redis://[user:password@]host:port[/db] or unix://[user:password@]/path (env CRM_REDIS_URL).")
+    @Option(name: .customLong("redis-url"), help: "Redis URL, redis://[user:password@]host:port[/db] or unix://[user:password@]/path[?db=N] (env CRM_REDIS_URL).")
     public var redisURL: String = Environment.string("CRM_REDIS_URL") ?? "redis://127.0.0.1:6379"
 
     @Option(name: .customLong("shards"), help: "Shard count of the deployment, fixed for its life (env CRM_SHARDS).")

@@ -79,6 +79,7 @@ public final class StreamConsumer: Service, Sendable {
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .relaxed)
         }
+        await leaveGroups(subscriptions.map(\.stream))
         await reader.close()
         logger.info("stopped", metadata: ["crm.group": "\(handler.group)"])
     }
@@ -97,6 +98,16 @@ public final class StreamConsumer: Service, Sendable {
                 logger.warning("redis unavailable, retrying", metadata: ["error": "\(error)", "crm.attempt": "\(attempt)"])
                 try await Task.sleep(for: Self.backoff(attempt))
             }
+        }
+    }
+
+    /// Removes this consumer from its groups when it holds nothing pending, so `crmctl status`
+    /// shows live consumers only; one that still holds entries stays for others to claim from.
+    private func leaveGroups(_ streams: [String]) async {
+        for stream in streams {
+            guard let pending = try? await reader.xpending(stream, group: handler.group, count: 1, consumer: settings.consumer),
+                  pending.isEmpty else { continue }
+            _ = try? await reader.send("XGROUP", "DELCONSUMER", stream, handler.group, settings.consumer)
         }
     }
 

@@ -120,5 +120,7 @@ struct FirstPathTests {
             #expect(service.log.contains("] stopped"))
         }
         #expect(try await deployment.redis.send("KEYS", "crm:health:*").array?.isEmpty == true, "health keys removed on shutdown")
+        let consumers = try await deployment.redis.send("XINFO", "CONSUMERS", deployment.router.allShards[0].commands(.sla), "sla")
+        #expect(consumers.array?.isEmpty == true, "a consumer that stopped cleanly leaves its group")
     }
 }

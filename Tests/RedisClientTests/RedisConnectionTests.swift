@@ -137,6 +137,7 @@ struct RedisEndpointTests {
         #expect(!endpoint.description.contains("s3cr"))
         #expect(try RedisEndpoint(url: "redis://127.0.0.1").address == .tcp(host: "127.0.0.1", port: 6379))
         #expect(try RedisEndpoint(url: "unix:///tmp/r.sock?db=3") == RedisEndpoint(address: .unixSocket(path: "/tmp/r.sock"), database: 3))
+        #expect(try RedisEndpoint(url: "unix://audit:pw@/run/redis.sock") == RedisEndpoint(address: .unixSocket(path: "/run/redis.sock"), username: "audit", password: "pw"))
     }
 
     @Test(arguments: ["http://x", "redis://:99999", "redis://host:port", "redis://h/x", "unix://relative"])
