@@ -42,6 +42,7 @@ let package = Package(
         .executable(name: "sla-timer-service", targets: ["sla-timer-service"]),
         .executable(name: "integration-service", targets: ["integration-service"]),
         .executable(name: "audit-service", targets: ["audit-service"]),
+        .executable(name: "gateway", targets: ["gateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -50,6 +51,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -81,6 +85,17 @@ let package = Package(
         serviceExecutable("sla-timer-service", library: "SlaTimerService"),
         serviceExecutable("integration-service", library: "IntegrationService"),
         serviceExecutable("audit-service", library: "AuditService"),
+        .target(
+            name: "GatewayService",
+            dependencies: [
+                "ServiceKit", "CrmKit", "CrmRedis", "Contracts", "RedisClient", log, prometheus,
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        serviceExecutable("gateway", library: "GatewayService"),
 
         .target(name: "TestSupport", dependencies: ["RedisClient"], path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "TestSupport"], swiftSettings: strictSettings),

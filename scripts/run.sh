@@ -21,6 +21,8 @@ if [[ -z $port ]]; then
     port=6379
     while ! port_free "$port"; do port=$((port + 1)); done
 fi
+http_port=${CRM_HTTP_PORT:-8080}
+while ! port_free "$http_port"; do http_port=$((http_port + 1)); done
 
 # The shipped production config, with this checkout's paths and port on top.
 cat > "$run/redis.conf" <<CONF
@@ -49,6 +51,10 @@ for service in pipeline-service assignment-service sla-timer-service integration
         nohup "$bin/$service" >> "$run/logs/$service.log" 2>&1 &
     echo $! > "$run/pids/$service.pid"
 done
+CRM_REDIS_URL=$(url gateway) CRM_CONSUMER=gateway-1 CRM_HTTP_PORT=$http_port \
+    nohup "$bin/gateway" >> "$run/logs/gateway.log" 2>&1 &
+echo $! > "$run/pids/gateway.pid"
+users[gateway]=gateway
 for service in "${!users[@]}"; do
     for _ in $(seq 100); do grep -qs '] ready' "$run/logs/$service.log" && break; sleep 0.1; done
     grep -qs '] ready' "$run/logs/$service.log" || { echo "$service did not start; see $run/logs/$service.log" >&2; exit 1; }
@@ -74,6 +80,7 @@ cat <<MSG
 Nexus CRM is running.
   Redis:     redis://127.0.0.1:$port  (AOF under .run/redis, ACL users from deploy/users.acl)
   Services:  pipeline, assignment, sla-timer, integration, audit  (logs in .run/logs/)
+  Gateway:   http://127.0.0.1:$http_port  (POST /v1/commands, GET /healthz, GET /metrics)
   Demo:      tenant "acme": a lead pipeline and 6 leads
 
 Try:
@@ -82,5 +89,6 @@ Try:
   crmctl audit tail --tenant acme        # the demo's events in the audit chain (add --follow to watch)
   crmctl audit verify                    # recompute the hash chain
   crmctl publish contracts/v1/examples/04-lead.create.json
+  curl -s http://127.0.0.1:$http_port/v1/tenants/acme/leads/L-1001
   make stop                              # stops everything started here
 MSG

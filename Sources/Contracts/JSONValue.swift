@@ -1,3 +1,5 @@
+import Foundation
+
 /// Any JSON value, kept exactly enough to round-trip payloads between services.
 public enum JSONValue: Sendable, Hashable, Codable {
     case null
@@ -67,4 +69,14 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(Dictionary(elements, uniquingKeysWith: { $1 })) }
     public init(nilLiteral: ()) { self = .null }
     public init(floatLiteral value: Double) { self = .number(value) }
+}
+
+extension JSONValue {
+    /// Compact JSON with sorted keys.
+    public var compactJSON: [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Only JSON values are encoded; a non-finite double is the one failure and becomes null.
+        return Array((try? encoder.encode(self)) ?? Data("null".utf8))
+    }
 }

@@ -54,12 +54,3 @@ public final class Heartbeat: Service, Sendable {
         }
     }
 }
-
-extension JSONValue {
-    /// Compact JSON with sorted keys.
-    public var compactJSON: [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array((try? encoder.encode(self)) ?? Data("null".utf8))
-    }
-}

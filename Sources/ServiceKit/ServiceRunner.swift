@@ -3,7 +3,7 @@ import Foundation
 public import Logging
 import Metrics
 import CoreMetrics
-import Prometheus
+public import Prometheus
 public import RedisClient
 import ServiceLifecycle
 import UnixSignals
@@ -28,7 +28,8 @@ public struct ServiceContext: Sendable {
 /// Wires a service's process: logging, metrics, the Redis pool, the consumer loop and the heartbeat,
 /// run as a ServiceGroup that shuts down gracefully on SIGTERM or SIGINT.
 public enum ServiceRunner {
-    public static func run(name: String, options: ServiceOptions, makeHandler: (ServiceContext) async throws -> any MessageHandler) async throws {
+    /// Process-wide logging and metrics, once per executable (never in tests).
+    public static func bootstrap(name: String, options: ServiceOptions) -> (Logger, PrometheusCollectorRegistry) {
         let level = options.level
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -39,6 +40,11 @@ public enum ServiceRunner {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var logger = Logger(label: name)
         logger[metadataKey: "crm.service"] = "\(name)"
+        return (logger, registry)
+    }
+
+    public static func run(name: String, options: ServiceOptions, makeHandler: (ServiceContext) async throws -> any MessageHandler) async throws {
+        let (logger, registry) = bootstrap(name: name, options: options)
 
         let endpoint: RedisEndpoint
         do {

@@ -1,0 +1,55 @@
+import Contracts
+import Foundation
+import RedisClient
+import TestSupport
+import Testing
+
+@Suite("gateway over HTTP with the real binaries", .serialized)
+struct GatewayTests {
+    /// Calls the gateway with curl; returns the HTTP status and body.
+    func http(_ method: String, _ url: String, body: Data? = nil) async throws -> (status: Int, body: String) {
+        var arguments = ["-s", "-o", "/dev/stdout", "-w", "\n%{http_code}", "-X", method, url]
+        if body != nil { arguments += ["--data-binary", "@-", "-H", "content-type: application/json"] }
+        let result = try await ServiceProcess.runTool("/usr/bin/curl", arguments: arguments, input: body)
+        let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false)
+        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+
+    @Test("POST /v1/commands returns the outcome (200 accepted, 422 rejected, 400 bad envelope); records, health and metrics read back")
+    func commandsOverHTTP() async throws {
+        let deployment = try await Deployment()
+        try await deployment.start("pipeline-service")
+        let gateway = try await deployment.start("gateway", extra: ["CRM_HTTP_PORT": "0"])
+        let port = try #require(gateway.log.split(separator: " ").first { $0.hasPrefix("http.port=") }?.dropFirst("http.port=".count))
+        let base = "http://127.0.0.1:\(port)"
+
+        #expect(try await http("GET", "\(base)/healthz").status == 200)
+        for name in ["01-definition.publish.json", "04-lead.create.json"] {
+            let body = try Data(contentsOf: Deployment.examples.appendingPathComponent(name))
+            let response = try await http("POST", "\(base)/v1/commands", body: body)
+            #expect(response.status == 200, "\(name): \(response.body)")
+            #expect(response.body.contains("\"type\":\"command.accepted\""))
+        }
+        let rejected = Envelope(type: "lead.create", kind: .command, tenant: "acme", actor: "u-17", payload: ["leadId": "L-2", "definitionVersion": 5])
+        let refusal = try await http("POST", "\(base)/v1/commands", body: Data(rejected.encoded()))
+        #expect(refusal.status == 422, "\(refusal.body)")
+        #expect(refusal.body.contains("\"code\":\"unknown_definition\""))
+        let malformed = try await http("POST", "\(base)/v1/commands", body: Data("{\"id\":".utf8))
+        #expect(malformed.status == 400)
+        #expect(malformed.body.contains("malformed_json"))
+        var event = rejected
+        event.kind = .event
+        #expect(try await http("POST", "\(base)/v1/commands", body: Data(event.encoded())).status == 400)
+
+        let lead = try await http("GET", "\(base)/v1/tenants/acme/leads/L-1001")
+        #expect(lead.status == 200)
+        #expect(lead.body.contains("\"stage\":\"new\""))
+        #expect(try await http("GET", "\(base)/v1/tenants/acme/leads/L-404").status == 404)
+        #expect(try await http("GET", "\(base)/v1/tenants/ACME%7B/leads/L-1").status == 400)
+        #expect(try await eventually { try await http("GET", "\(base)/metrics").body.contains("crm_messages_handled_total{service=\"pipeline\"}") })
+
+        gateway.signal(SIGTERM)
+        #expect(await gateway.waitForExit() == 0, "\(gateway.log)")
+        await deployment.stopAll()
+    }
+}
