@@ -176,10 +176,11 @@ end
 return #due'
 
 # --- static checks on the file itself ----------------------------------------------------------------
+# The service users are checked; the default user is special (below).
 static() {
     local label=$1 pattern=$2
-    if grep -n -E -e "$pattern" "$acl_src" >/dev/null; then
-        fail "users.acl: $label" "$(grep -n -E -e "$pattern" "$acl_src" | cut -c1-160)"
+    if grep -v -E '^user default ' "$acl_src" | grep -n -E -e "$pattern" >/dev/null; then
+        fail "users.acl: $label" "$(grep -v -E '^user default ' "$acl_src" | grep -n -E -e "$pattern" | cut -c1-160)"
     else
         pass "users.acl: $label"
     fi
@@ -190,8 +191,14 @@ static "no server-wide commands (flushall, flushdb, config, debug, keys, shutdow
     '\+(flushall|flushdb|config|debug|keys|shutdown|acl|module|monitor|eval|eval_ro)(\||[ )]|$)'
 static "no passwordless user" '(^| )nopass( |$)'
 static "no access to all keys or channels" '(^| |\()(allkeys|allchannels|~\*|%R~\*|%W~\*|&\*)( |\)|$)'
-if grep -q -E '^user default off( |$)' "$acl_src"; then pass "users.acl: default user is off"
-else fail "users.acl: default user is off" "no line 'user default off ...'"; fi
+# Nobody may log in as default (off, no password), yet its rights stay whole: Redis 7.0 replays
+# the AOF as the default user and re-checks ACLs at each EXEC, so a default user without rights
+# silently drops every MULTI/EXEC block (every Lua script's effects) when the AOF is loaded.
+if grep -q -E '^user default off resetpass ' "$acl_src" && ! grep -E '^user default ' "$acl_src" | grep -q -E '(^| )(nopass|>|#)'; then
+    pass "users.acl: default user is off and has no password"
+else fail "users.acl: default user is off and has no password" "$(grep -E '^user default ' "$acl_src")"; fi
+if grep -q -E '^user default .*\+@all' "$acl_src"; then pass "users.acl: default user keeps the rights the AOF replay needs"
+else fail "users.acl: default user keeps the rights the AOF replay needs" "AOF loading replays MULTI/EXEC as the default user"; fi
 if [[ -r $conf ]]; then
     if grep -q -E '^protected-mode yes' "$conf" && ! grep -q -E '^protected-mode no' "$conf"; then
         pass "redis.conf: protected-mode yes"

@@ -6,13 +6,24 @@ public final class RedisServerProcess: @unchecked Sendable {
     public let directory: URL
     public let socketPath: String
     public let appendOnly: Bool
+    /// More `redis-server` arguments, e.g. `--aclfile PATH`.
+    public let extraArguments: [String]
+    /// Who the harness itself connects as (needed once an ACL file turns the default user off).
+    public let adminUser: (name: String, password: String)?
     private var process: ChildProcess?
 
     /// The URL services and clients use to reach this server.
     public var url: String { "unix://\(socketPath)" }
-    public var endpoint: RedisEndpoint { RedisEndpoint(address: .unixSocket(path: socketPath)) }
+    public var endpoint: RedisEndpoint {
+        RedisEndpoint(address: .unixSocket(path: socketPath), username: adminUser?.name, password: adminUser?.password)
+    }
 
-    public init(appendOnly: Bool = false) async throws {
+    /// The URL of this server for an ACL user.
+    public func url(user: String, password: String) -> String { "unix://\(user):\(password)@\(socketPath)" }
+
+    public init(appendOnly: Bool = false, extraArguments: [String] = [], adminUser: (name: String, password: String)? = nil) async throws {
+        self.extraArguments = extraArguments
+        self.adminUser = adminUser
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("crm-redis-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         socketPath = directory.appendingPathComponent("redis.sock").path
@@ -30,7 +41,7 @@ public final class RedisServerProcess: @unchecked Sendable {
             "--port", "0", "--unixsocket", socketPath, "--unixsocketperm", "700",
             "--dir", directory.path, "--save", "", "--appendonly", appendOnly ? "yes" : "no",
             "--logfile", directory.appendingPathComponent("redis.log").path, "--daemonize", "no",
-        ]
+        ] + extraArguments
         let server = try ChildProcess(path: Self.redisServerPath, arguments: arguments, environment: ChildProcess.environment, outputPath: "/dev/null")
         process = server
         let probe = RedisConnection(endpoint: endpoint, options: RedisConnectionOptions(connectAttempts: 1))
