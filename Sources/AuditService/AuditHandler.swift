@@ -1,12 +1,14 @@
 public import Contracts
-public import CrmRedis
+import CrmRedis
 public import Logging
 import RedisClient
 public import ServiceKit
 import Synchronization
 
 /// audit-service: appends every event of `crm:{sN}:events` to `crm:{sN}:audit` as a hash chain.
-/// The chain head is cached per shard; a conflict (another audit consumer appended) refreshes it.
+/// One lane per shard keeps each chain in order; a lane's events are appended and acknowledged by
+/// one script call. The head is cached per shard; a conflict (another audit consumer appended)
+/// refreshes it, and events already in the chain (a redelivery) are acknowledged, not appended again.
 public final class AuditHandler: MessageHandler {
     public let group = "audit"
     public let catalog = MessageCatalog.v1.restricted(to: Set(MessageType.events))
@@ -21,22 +23,35 @@ public final class AuditHandler: MessageHandler {
 
     public func streams(of shard: ShardKeys) -> [String] { [shard.events] }
 
-    public func handle(_ message: InboundMessage) async throws {
-        let shard = message.shard
+    public func handle(lane: [InboundMessage]) async -> [MessageOutcome] {
+        guard let shard = lane.first?.shard else { return [] }
+        var outcomes = [MessageOutcome?](repeating: nil, count: lane.count)
+        var remaining = Array(lane.indices)
         var head = heads.withLock { $0[shard.shard] } ?? (seq: 0, hash: AuditChain.genesis)
-        for _ in 0..<16 {
-            // The chain keeps the bytes exactly as the event was written.
-            switch try await AuditChain.append(event: message.envelope.id, envelope: message.raw, after: head, shard: shard, pool: pool) {
-            case .appended(let seq, let hash):
-                heads.withLock { $0[shard.shard] = (seq, hash) }
-                return
-            case .duplicate:
-                return
-            case .conflict(let seq, let hash):
-                head = (seq, hash)
-                heads.withLock { $0[shard.shard] = head }
+        do {
+            for _ in 0..<32 where !remaining.isEmpty {
+                // The chain keeps the bytes exactly as the event was written.
+                let events = remaining.map { AuditChain.PendingEvent(id: lane[$0].envelope.id, envelope: lane[$0].raw, entryID: lane[$0].entryID) }
+                switch try await AuditChain.append(events, after: head, group: group, shard: shard, pool: pool) {
+                case .appended(let seq, let hash):
+                    heads.withLock { $0[shard.shard] = (seq, hash) }
+                    for index in remaining { outcomes[index] = .handledAndAcknowledged }
+                    remaining = []
+                case .conflict(let seq, let hash):
+                    head = (seq, hash)
+                    heads.withLock { $0[shard.shard] = head }
+                case .duplicates(let positions):
+                    let seen = Set(positions.map { remaining[$0] })
+                    for index in seen { outcomes[index] = .handled }
+                    remaining.removeAll { seen.contains($0) }
+                }
             }
+            if !remaining.isEmpty {
+                throw RedisError.unexpectedReply(command: "audit append", expected: "a stable chain head", got: "32 conflicts in a row")
+            }
+        } catch {
+            for index in remaining { outcomes[index] = .failed(error) }
         }
-        throw RedisError.unexpectedReply(command: "audit append", expected: "a stable chain head", got: "16 conflicts in a row")
+        return outcomes.map { $0 ?? .failed(RedisError.closed) }
     }
 }

@@ -15,7 +15,7 @@ public struct EnvelopeReader: Sendable {
         guard bytes.count <= maxBytes else { throw .tooLarge(bytes: bytes.count, limit: maxBytes) }
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            value = try JSONValue.parse(bytes)
         } catch {
             throw .malformedJSON(detail: Self.describe(error))
         }
@@ -69,15 +69,35 @@ public struct EnvelopeReader: Sendable {
 public enum Timestamp {
     public static func isValid(_ text: String) -> Bool { parse(text) != nil }
 
+    /// The instant, or nil unless the text has the contract's shape and names a real date and time
+    /// (no 25:00, no February 30; a leap second :60 is allowed, as RFC 3339 does). Pure arithmetic:
+    /// every envelope is checked, so no formatter runs on this path.
     public static func parse(_ text: String) -> Date? {
-        guard hasContractShape(Array(text.utf8)) else { return nil }
-        // Foundation's parser rolls impossible fields over (25:00, Feb 30); the date and time written must be a real one.
-        let whole = Date.ISO8601FormatStyle(timeZone: .gmt)
-        let minute = String(text.prefix(17)) + "00Z"
-        let seconds = Int(String(text.dropFirst(17).prefix(2))) ?? 99
-        guard seconds <= 60, let check = try? whole.parse(minute), whole.format(check) == minute else { return nil }
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt).parse(text) { return date }
-        return try? whole.parse(text)
+        let bytes = Array(text.utf8)
+        guard hasContractShape(bytes) else { return nil }
+        func number(_ range: Range<Int>) -> Int { bytes[range].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) } }
+        let (year, month, day) = (number(0..<4), number(5..<7), number(8..<10))
+        let (hour, minute, second) = (number(11..<13), number(14..<16), number(17..<19))
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard (1...12).contains(month), day >= 1, day <= monthDays[month - 1], hour <= 23, minute <= 59, second <= 60 else { return nil }
+        var fraction = 0.0
+        if bytes.count > 21 {
+            var scale = 0.1
+            for digit in bytes[20..<(bytes.count - 1)] {
+                fraction += Double(digit - UInt8(ascii: "0")) * scale
+                scale /= 10
+            }
+        }
+        // Days from 1970-01-01 to the civil date (Howard Hinnant's algorithm).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        let seconds = Double(days * 86_400 + hour * 3600 + minute * 60 + second) + fraction
+        return Date(timeIntervalSince1970: seconds)
     }
 
     /// envelope.schema.json's pattern: `^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$`.

@@ -19,42 +19,80 @@ public enum AuditChain {
         }.joined()
     }
 
-    /// KEYS: head, audit stream, idempotency mark. ARGV: expected seq, new seq, hash, prev, envelope, mark TTL.
-    /// Returns {"ok"}, {"duplicate"} or {"conflict", seq, hash} when another writer moved the head.
+    /// Appends a batch of events after the head the caller believes current, and acknowledges their
+    /// entries on the events stream, in one atomic step.
+    /// KEYS: head, audit stream, events stream, then one idempotency mark per event.
+    /// ARGV: expected seq, group, mark TTL, then per event: entry id, envelope, hash, prev.
+    /// Returns {"ok"}, {"conflict", seq, hash} when another writer moved the head, or
+    /// {"duplicates", i…} (1-based) for events already in the chain; nothing is written unless "ok".
     static let appendScript = RedisScript("""
-    if redis.call('EXISTS', KEYS[3]) == 1 then return {'duplicate'} end
     local seq = redis.call('HGET', KEYS[1], 'seq') or '0'
     if seq ~= ARGV[1] then
       return {'conflict', seq, redis.call('HGET', KEYS[1], 'hash') or ''}
     end
-    redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[5], 'seq', ARGV[2], 'hash', ARGV[3], 'prev', ARGV[4])
-    redis.call('HSET', KEYS[1], 'seq', ARGV[2], 'hash', ARGV[3])
-    redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[6])
+    local count = #KEYS - 3
+    local duplicates = {'duplicates'}
+    for i = 1, count do
+      if redis.call('EXISTS', KEYS[3 + i]) == 1 then duplicates[#duplicates + 1] = i end
+    end
+    if #duplicates > 1 then return duplicates end
+    local next = tonumber(seq)
+    local hash = ''
+    for i = 1, count do
+      local base = 4 * (i - 1) + 4
+      next = next + 1
+      hash = ARGV[base + 2]
+      redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[base + 1], 'seq', next, 'hash', hash, 'prev', ARGV[base + 3])
+      redis.call('SET', KEYS[3 + i], next, 'EX', ARGV[3])
+      redis.call('XACK', KEYS[3], ARGV[2], ARGV[base])
+    end
+    redis.call('HSET', KEYS[1], 'seq', next, 'hash', hash)
     return {'ok'}
     """)
 
-    public enum AppendResult: Sendable, Equatable {
-        case appended(seq: Int, hash: String)
-        case duplicate
-        case conflict(seq: Int, hash: String)
+    /// One event to append: its id (the idempotency key), its bytes as written, and its entry on the events stream.
+    public struct PendingEvent: Sendable {
+        public let id: String
+        public let envelope: [UInt8]
+        public let entryID: String
+
+        public init(id: String, envelope: [UInt8], entryID: String) {
+            self.id = id
+            self.envelope = envelope
+            self.entryID = entryID
+        }
     }
 
-    /// Appends one event after the head (`seq`, `hash`) the caller believes current.
-    public static func append(event id: String, envelope: [UInt8], after head: (seq: Int, hash: String), shard: ShardKeys,
+    public enum AppendResult: Sendable, Equatable {
+        case appended(seq: Int, hash: String)
+        case conflict(seq: Int, hash: String)
+        /// Indexes (0-based) of events already in the chain; nothing was written.
+        case duplicates([Int])
+    }
+
+    /// Appends `events` after `head`, acknowledging them for `group` on the shard's events stream.
+    public static func append(_ events: [PendingEvent], after head: (seq: Int, hash: String), group: String, shard: ShardKeys,
                               pool: RedisPool, markTTLSeconds: Int = 7 * 24 * 3600) async throws -> AppendResult {
-        let hash = hash(previous: head.hash, envelope: envelope)
-        let reply = try await pool.evaluate(appendScript, keys: [shard.auditHead, shard.audit, shard.idempotency(group: "audit", messageID: id)],
-                                            arguments: [head.seq, head.seq + 1, hash, head.hash, envelope, markTTLSeconds])
+        var keys: [any RedisArgumentConvertible] = [shard.auditHead, shard.audit, shard.events]
+        var arguments: [any RedisArgumentConvertible] = [head.seq, group, markTTLSeconds]
+        var previous = head.hash
+        for event in events {
+            let digest = hash(previous: previous, envelope: event.envelope)
+            keys.append(shard.idempotency(group: "audit", messageID: event.id))
+            arguments += [event.entryID, event.envelope, digest, previous]
+            previous = digest
+        }
+        let reply = try await pool.evaluate(appendScript, keys: keys, arguments: arguments)
         let parts = reply.array ?? []
         switch parts.first?.string {
-        case "ok": return .appended(seq: head.seq + 1, hash: hash)
-        case "duplicate": return .duplicate
+        case "ok": return .appended(seq: head.seq + events.count, hash: previous)
+        case "duplicates": return .duplicates(parts.dropFirst().compactMap { $0.integer.map { Int($0) - 1 } })
         case "conflict":
             let seq = Int(parts.count > 1 ? parts[1].integer ?? 0 : 0)
             let stored = parts.count > 2 ? parts[2].string ?? "" : ""
             return .conflict(seq: seq, hash: stored.isEmpty ? genesis : stored)
         default:
-            throw RedisError.unexpectedReply(command: "audit append", expected: "ok, duplicate or conflict", got: reply.kindName)
+            throw RedisError.unexpectedReply(command: "audit append", expected: "ok, duplicates or conflict", got: reply.kindName)
         }
     }
 

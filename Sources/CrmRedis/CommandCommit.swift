@@ -52,11 +52,18 @@ public struct CommandCommitter: Sendable {
         self.policy = policy
     }
 
-    public func commit(command: Envelope, shard: ShardKeys, writes: [RecordWrite], events: [Envelope], outcome: Envelope) async throws -> CommitResult {
+    /// Writes the decision. With `acknowledging`, the command's stream entry is acknowledged in the
+    /// same atomic step (on commit and on replay, not on conflict).
+    public func commit(command: Envelope, shard: ShardKeys, writes: [RecordWrite], events: [Envelope], outcome: Envelope,
+                       acknowledging entry: (stream: String, entryID: String)? = nil) async throws -> CommitResult {
         var keys: [any RedisArgumentConvertible] = [
             shard.idempotency(group: group, messageID: command.id), shard.events, shard.reply(commandID: command.id),
+            entry?.stream ?? shard.commands(.pipeline),
         ]
-        var arguments: [any RedisArgumentConvertible] = [outcome.encoded(), policy.idempotencyTTLSeconds, policy.replyTTLSeconds, writes.count, events.count]
+        var arguments: [any RedisArgumentConvertible] = [
+            outcome.encoded(), policy.idempotencyTTLSeconds, policy.replyTTLSeconds, writes.count, events.count,
+            entry == nil ? "" : group, entry?.entryID ?? "",
+        ]
         for write in writes {
             keys.append(write.key)
             arguments += [write.expectedVersion, write.newVersion, write.fields.count]

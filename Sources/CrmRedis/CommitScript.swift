@@ -4,25 +4,30 @@ public import RedisClient
 /// record writes, events, the outcome event, the reply list and the idempotency mark. Everything is
 /// validated before the first write, because Redis does not roll a script back.
 ///
-/// KEYS: idempotency mark, events stream, reply list, then one key per record write.
-/// ARGV: outcome, mark TTL (s), reply TTL (s), write count, event count,
+/// KEYS: idempotency mark, events stream, reply list, source stream, then one key per record write.
+/// ARGV: outcome, mark TTL (s), reply TTL (s), write count, event count, group ("" = no ack), entry id,
 ///       per write: expected version ("0" = must not exist), new version, field count, field/value pairs…,
 ///       then the events.
-/// Returns {"ok"}, {"replay", first outcome} or {"conflict", key, actual version}.
+/// Returns {"ok"}, {"replay", first outcome} or {"conflict", key, actual version}. "ok" and "replay"
+/// also acknowledge the source entry, so the effect and the ack are one atomic step.
 enum CommitScript {
     static let script = RedisScript("""
+    local function ack()
+      if ARGV[6] ~= '' then redis.call('XACK', KEYS[4], ARGV[6], ARGV[7]) end
+    end
     local prior = redis.call('GET', KEYS[1])
     if prior then
       redis.call('RPUSH', KEYS[3], prior)
       redis.call('EXPIRE', KEYS[3], ARGV[3])
+      ack()
       return {'replay', prior}
     end
     local writes = tonumber(ARGV[4])
     local events = tonumber(ARGV[5])
-    local cursor = 6
+    local cursor = 8
     local plan = {}
     for i = 1, writes do
-      local key = KEYS[3 + i]
+      local key = KEYS[4 + i]
       local expected = ARGV[cursor]
       local actual = redis.call('HGET', key, 'v') or '0'
       if actual ~= expected then
@@ -48,6 +53,7 @@ enum CommitScript {
     redis.call('RPUSH', KEYS[3], ARGV[1])
     redis.call('EXPIRE', KEYS[3], ARGV[3])
     redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+    ack()
     return {'ok'}
     """)
 }

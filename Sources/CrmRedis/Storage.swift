@@ -1,15 +1,33 @@
 public import Contracts
 public import CrmCore
 import Foundation
+import Synchronization
 public import RedisClient
 
 /// Reads and encodes the tenant data the pipeline keeps: definitions (one hash per entity with `v` =
 /// latest version and `d:<n>` = version n) and records (one hash each with `v` and the document `d`).
 public struct CrmStore: Sendable {
     public let pool: RedisPool
+    private let cache: DefinitionCache
 
-    public init(pool: RedisPool) {
+    public init(pool: RedisPool, cache: DefinitionCache = DefinitionCache()) {
         self.pool = pool
+        self.cache = cache
+    }
+
+    /// What deciding a `lead.create` needs, read in one round trip (plus one more the first time a
+    /// definition version is seen): the record if it exists, else the definition it would start on.
+    public func leadCreationContext(shard: ShardKeys, tenant: String, leadID: String, definitionVersion: Int?) async throws -> (LeadRecord?, CompiledDefinition?) {
+        let replies = try await pool.pipeline([
+            RedisCommand("HGET", [shard.record(tenant: tenant, entity: "lead", id: leadID), "d"]),
+            RedisCommand("HGET", [shard.definitions(tenant: tenant, entity: EntityKind.lead.rawValue), "v"]),
+        ])
+        if case .error(let message) = replies[0] { throw RedisError.server(code: "ERR", message: message) }
+        if let bytes = replies[0].bytes { return (try Self.decoder.decode(LeadRecord.self, from: Data(bytes)), nil) }
+        let latest = Int(replies[1].integer ?? 0)
+        let wanted = definitionVersion ?? latest
+        guard wanted >= 1, wanted <= latest else { return (nil, nil) }
+        return (nil, try await definition(shard: shard, tenant: tenant, entity: .lead, version: wanted))
     }
 
     /// The latest version number of a tenant's definition for `entity` (0 when none was published).
@@ -27,10 +45,15 @@ public struct CrmStore: Sendable {
         } else {
             wanted = Int(try await pool.send("HGET", key, "v").integer ?? 0)
         }
-        guard wanted > 0, let bytes = try await pool.send("HGET", key, "d:\(wanted)").bytes else { return nil }
+        guard wanted > 0 else { return nil }
+        let cacheKey = "\(key)|\(wanted)"
+        if let known = cache[cacheKey] { return known }
+        guard let bytes = try await pool.send("HGET", key, "d:\(wanted)").bytes else { return nil }
         let source = try Self.decoder.decode(PipelineDefinition.self, from: Data(bytes))
         // Stored definitions passed compilation when published.
-        return try CompiledDefinition.compile(source, version: wanted)
+        let compiled = try CompiledDefinition.compile(source, version: wanted)
+        cache[cacheKey] = compiled
+        return compiled
     }
 
     public func lead(shard: ShardKeys, tenant: String, id: String) async throws -> LeadRecord? {
@@ -62,4 +85,25 @@ public struct CrmStore: Sendable {
     }()
 
     private static let decoder = JSONDecoder()
+}
+
+/// Compiled definitions by key and version. A published version never changes (its write requires
+/// the previous version and adds a new field), so entries never go stale; the size is bounded.
+public final class DefinitionCache: Sendable {
+    private let entries = Mutex<[String: CompiledDefinition]>([:])
+    private let capacity: Int
+
+    public init(capacity: Int = 10_000) {
+        self.capacity = capacity
+    }
+
+    subscript(key: String) -> CompiledDefinition? {
+        get { entries.withLock { $0[key] } }
+        set {
+            entries.withLock { map in
+                if map.count >= capacity { map.removeAll(keepingCapacity: true) }
+                map[key] = newValue
+            }
+        }
+    }
 }

@@ -3,7 +3,7 @@ public import ServiceKit
 
 /// integration-service: joins its consumer group on `crm:{sN}:cmd:integration` of every shard. It handles no command
 /// type yet, so each entry goes to the DLQ with reason `unknown_type` rather than being lost.
-public struct IntegrationHandler: MessageHandler {
+public struct IntegrationHandler: SingleMessageHandler {
     public let group = "integration"
     public let catalog = MessageCatalog()
 
@@ -11,7 +11,7 @@ public struct IntegrationHandler: MessageHandler {
 
     public func streams(of shard: ShardKeys) -> [String] { [shard.commands(.integration)] }
 
-    public func handle(_ message: InboundMessage) async throws {
+    public func handle(_ message: InboundMessage) async throws -> Bool {
         throw PermanentFailure(reason: "unknown_type", detail: "integration-service does not handle \(message.envelope.type)")
     }
 }

@@ -7,7 +7,7 @@ public import ServiceKit
 
 /// pipeline-service: definitions and records. Each command is read, decided by CrmCore and written
 /// by one atomic commit; a conflicting concurrent write makes it read and decide again.
-public struct PipelineHandler: MessageHandler {
+public struct PipelineHandler: SingleMessageHandler {
     public let group = "pipeline"
     public let catalog = MessageCatalog.v1.restricted(to: [MessageType.definitionPublish, MessageType.leadCreate])
     let store: CrmStore
@@ -24,8 +24,22 @@ public struct PipelineHandler: MessageHandler {
 
     public func streams(of shard: ShardKeys) -> [String] { [shard.commands(.pipeline)] }
 
-    public func handle(_ message: InboundMessage) async throws {
+    /// Commands on one record keep their order and run concurrently with other records' commands; a
+    /// definition change is a barrier for its tenant (what follows it may depend on it).
+    public func ordering(of message: InboundMessage) -> Ordering {
+        let tenant = message.envelope.tenant
+        switch message.envelope.type {
+        case MessageType.leadCreate:
+            if let id = message.envelope.payload["leadId"]?.stringValue { return Ordering(scope: tenant, key: "lead/\(id)") }
+            return Ordering(scope: tenant, key: "message/\(message.envelope.id)")
+        default:
+            return .barrier(tenant)
+        }
+    }
+
+    public func handle(_ message: InboundMessage) async throws -> Bool {
         let command = message.envelope
+        let entry = (stream: message.stream, entryID: message.entryID)
         for _ in 1...maxAttempts {
             let decision: Decision
             do {
@@ -34,15 +48,17 @@ public struct PipelineHandler: MessageHandler {
                 decision = Decision(writes: [], events: [], outcome: CommandOutcome.rejected(command, rejection))
             }
             let result = try await committer.commit(command: command, shard: message.shard, writes: decision.writes,
-                                                    events: decision.events, outcome: decision.outcome)
+                                                    events: decision.events, outcome: decision.outcome, acknowledging: entry)
             switch result {
-            case .committed, .replayed: return
+            case .committed, .replayed: return true
             case .conflict(let key, let version):
                 logger.debug("optimistic conflict, deciding again", metadata: ["crm.key": "\(key)", "crm.version": "\(version)"])
             }
         }
         let rejection = Rejection(.conflict, "the record kept changing while this command was applied (\(maxAttempts) attempts); send it again")
-        _ = try await committer.commit(command: command, shard: message.shard, writes: [], events: [], outcome: CommandOutcome.rejected(command, rejection))
+        _ = try await committer.commit(command: command, shard: message.shard, writes: [], events: [],
+                                       outcome: CommandOutcome.rejected(command, rejection), acknowledging: entry)
+        return true
     }
 
     struct Decision {
@@ -80,10 +96,8 @@ public struct PipelineHandler: MessageHandler {
 
     private func createLead(_ command: Envelope, shard: ShardKeys) async throws -> Decision {
         let request = try PayloadMapping.createLead(command.payload)
-        let existing = try await store.lead(shard: shard, tenant: command.tenant, id: request.leadID)
-        let definition = existing == nil
-            ? try await store.definition(shard: shard, tenant: command.tenant, entity: .lead, version: request.definitionVersion)
-            : nil
+        let (existing, definition) = try await store.leadCreationContext(shard: shard, tenant: command.tenant, leadID: request.leadID,
+                                                                          definitionVersion: request.definitionVersion)
         let creation: LeadCreation
         do {
             creation = try LeadRules.create(request, existing: existing, definition: definition)

@@ -53,8 +53,9 @@ public enum ServiceRunner {
             logger.critical("bad configuration", metadata: ["error": "\(error)"])
             throw error
         }
-        let pool = RedisPool(endpoint: endpoint, size: 4,
-                             options: RedisConnectionOptions(clientName: "\(name):\(options.consumer)"), logger: logger)
+        // Lanes of a batch run concurrently, each holding a connection while it commits.
+        let pool = RedisPool(endpoint: endpoint, size: min(max(options.batchSize, 4), 32), options: RedisConnectionOptions(clientName: "\(name):\(options.consumer)"),
+                             waitTimeout: .seconds(10), logger: logger)
         let context = ServiceContext(name: name, options: options, pool: pool, router: ShardRouter(shards: options.shards), logger: logger)
         let handler = try await makeHandler(context)
         let consumer = StreamConsumer(handler: handler, settings: ConsumerSettings(options), router: context.router, pool: pool, logger: logger)

@@ -132,11 +132,7 @@ public final class StreamConsumer: Service, Sendable {
                 if startID == "0", batch.allSatisfy({ $0.entries.isEmpty }) { startID = ">" }
                 for (stream, entries) in batch where !entries.isEmpty {
                     guard let shard = shardOf[stream] else { continue }
-                    var acks: [String] = []
-                    for entry in entries where await process(entry, stream: stream, shard: shard, deliveries: 1) {
-                        acks.append(entry.id)
-                    }
-                    try await acknowledge(stream, ids: acks)
+                    try await process(entries, stream: stream, shard: shard, deliveries: [:])
                 }
                 failures = 0
             } catch {
@@ -160,11 +156,7 @@ public final class StreamConsumer: Service, Sendable {
                                                         end: result.entries.last!.id, count: result.entries.count * 2, consumer: settings.consumer)
                 let deliveries = Dictionary(pending.map { ($0.id, Int($0.deliveries)) }, uniquingKeysWith: max)
                 logger.info("claimed idle entries", metadata: ["crm.stream": "\(stream)", "crm.count": "\(result.entries.count)"])
-                var acks: [String] = []
-                for entry in result.entries where await process(entry, stream: stream, shard: shard, deliveries: deliveries[entry.id] ?? 1) {
-                    acks.append(entry.id)
-                }
-                try await acknowledge(stream, ids: acks)
+                try await process(result.entries, stream: stream, shard: shard, deliveries: deliveries)
             }
             if !result.deletedIDs.isEmpty {
                 logger.warning("pending entries were deleted before being handled", metadata: ["crm.stream": "\(stream)", "crm.ids": "\(result.deletedIDs)"])
@@ -180,50 +172,121 @@ public final class StreamConsumer: Service, Sendable {
         try await pool.send(StreamCommands.xack(stream, group: handler.group, ids: ids))
     }
 
-    /// Handles one entry; returns whether to acknowledge it (handled or parked).
-    private func process(_ entry: StreamEntry, stream: String, shard: ShardKeys, deliveries: Int) async -> Bool {
-        let raw = entry.field("envelope") ?? []
-        func park(_ reason: String, _ detail: String) async -> Bool {
-            do {
-                try await deadLetters.park(raw: raw, reason: reason, detail: detail, source: stream, entryID: entry.id, deliveries: deliveries, shard: shard)
-                metrics.deadLettered.increment()
-                logger.warning("entry sent to the DLQ", metadata: ["crm.stream": "\(stream)", "crm.entry": "\(entry.id)", "crm.reason": "\(reason)", "crm.detail": "\(detail)"])
-            } catch {
-                logger.error("could not park an entry in the DLQ; it stays pending", metadata: ["crm.entry": "\(entry.id)", "error": "\(error)"])
+    /// Checks each entry, parks what cannot be handled, runs the rest in lanes (concurrently across
+    /// lanes, in order within one; barriers alone) and acknowledges what was handled, in one XACK.
+    private func process(_ entries: [StreamEntry], stream: String, shard: ShardKeys, deliveries: [String: Int]) async throws {
+        var messages: [(InboundMessage, Ordering)] = []
+        for entry in entries {
+            guard let message = await admit(entry, stream: stream, shard: shard, deliveries: deliveries[entry.id] ?? 1) else { continue }
+            messages.append((message, handler.ordering(of: message)))
+        }
+        guard !messages.isEmpty else { return }
+        let started = ContinuousClock.now
+        var results: [(InboundMessage, MessageOutcome)] = []
+        // A failure holds back what must follow it: later messages of its key, or of its whole scope
+        // when it was a barrier (or when a barrier would follow it).
+        var blockedKeys: Set<Ordering> = []
+        var blockedScopes: Set<String> = []
+        for segment in Self.segments(messages) {
+            var lanes: [Ordering: [InboundMessage]] = [:]
+            var laneOrder: [Ordering] = []
+            for (message, ordering) in segment {
+                if blockedScopes.contains(ordering.scope) || blockedKeys.contains(ordering)
+                    || (ordering.key == nil && blockedKeys.contains(.barrier(ordering.scope))) {
+                    results.append((message, .failed(HeldBack(entryID: message.entryID))))
+                    continue
+                }
+                if lanes[ordering] == nil { laneOrder.append(ordering) }
+                lanes[ordering, default: []].append(message)
             }
-            // Acknowledged by the park script itself; nothing more to ack.
-            return false
+            let handler = self.handler
+            let segmentResults = await withTaskGroup(of: [(InboundMessage, MessageOutcome, Ordering)].self) { group in
+                for ordering in laneOrder {
+                    let lane = lanes[ordering]!
+                    group.addTask { zip(lane, await handler.handle(lane: lane)).map { ($0.0, $0.1, ordering) } }
+                }
+                var all: [(InboundMessage, MessageOutcome, Ordering)] = []
+                for await part in group { all += part }
+                return all
+            }
+            for (message, outcome, ordering) in segmentResults {
+                if case .failed = outcome {
+                    if ordering.key == nil { blockedScopes.insert(ordering.scope) } else { blockedKeys.insert(ordering) }
+                    // Scope-wide followers (barriers) must not overtake it either.
+                    blockedKeys.insert(.barrier(ordering.scope))
+                }
+                results.append((message, outcome))
+            }
         }
-        guard entry.field("envelope") != nil else { return await park("invalid_envelope", "the entry has no 'envelope' field") }
+        var acks: [String] = []
+        for (message, outcome) in results {
+            switch outcome {
+            case .handled:
+                metrics.handled.increment()
+                acks.append(message.entryID)
+            case .handledAndAcknowledged:
+                metrics.handled.increment()
+            case .rejected(let failure):
+                await park(message.raw, failure.reason, failure.detail, stream: stream, entryID: message.entryID,
+                           deliveries: deliveries[message.entryID] ?? 1, shard: shard)
+            case .failed(let error):
+                metrics.retried.increment()
+                logger.warning("handling failed; the entry stays pending and will be retried", metadata: [
+                    "crm.stream": "\(stream)", "crm.entry": "\(message.entryID)", "crm.type": "\(message.envelope.type)",
+                    "crm.deliveries": "\(deliveries[message.entryID] ?? 1)", "error": "\(error)",
+                ])
+            }
+        }
+        metrics.handlingTime.recordNanoseconds(Int64((ContinuousClock.now - started).seconds * 1e9))
+        try await acknowledge(stream, ids: acks)
+    }
+
+    /// Splits a batch at barriers: each barrier is a segment of its own, between the runs around it.
+    static func segments(_ messages: [(InboundMessage, Ordering)]) -> [[(InboundMessage, Ordering)]] {
+        var segments: [[(InboundMessage, Ordering)]] = [[]]
+        for item in messages {
+            if item.1.key == nil {
+                if !segments[segments.count - 1].isEmpty { segments.append([]) }
+                segments[segments.count - 1].append(item)
+                segments.append([])
+            } else {
+                segments[segments.count - 1].append(item)
+            }
+        }
+        return segments.filter { !$0.isEmpty }
+    }
+
+    /// Reads and checks one entry; parks it (and returns nil) when it cannot be handled.
+    private func admit(_ entry: StreamEntry, stream: String, shard: ShardKeys, deliveries: Int) async -> InboundMessage? {
+        let raw = entry.field("envelope") ?? []
+        guard entry.field("envelope") != nil else {
+            await park(raw, "invalid_envelope", "the entry has no 'envelope' field", stream: stream, entryID: entry.id, deliveries: deliveries, shard: shard)
+            return nil
+        }
         if deliveries > settings.maxDeliveries {
-            return await park("max_deliveries", "delivered \(deliveries) times without success (limit \(settings.maxDeliveries)); the consumers' logs hold each error")
+            await park(raw, "max_deliveries", "delivered \(deliveries) times without success (limit \(settings.maxDeliveries)); the consumers' logs hold each error",
+                       stream: stream, entryID: entry.id, deliveries: deliveries, shard: shard)
+            return nil
         }
-        let message: InboundMessage
-        do {
+        do throws(EnvelopeError) {
             let envelope = try handler.catalog.accept(try envelopeReader.read(raw), consumer: handler.group)
             let owner = router.shard(forTenant: envelope.tenant)
             guard owner == shard.shard else { throw EnvelopeError.wrongShard(tenant: envelope.tenant, expected: owner, actual: shard.shard) }
-            message = InboundMessage(envelope: envelope, raw: raw, stream: stream, entryID: entry.id, shard: shard)
-        } catch let error as EnvelopeError {
-            return await park(error.reason, error.description)
+            return InboundMessage(envelope: envelope, raw: raw, stream: stream, entryID: entry.id, shard: shard, group: handler.group)
         } catch {
-            return await park("invalid_envelope", "\(error)")
+            await park(raw, error.reason, error.description, stream: stream, entryID: entry.id, deliveries: deliveries, shard: shard)
+            return nil
         }
-        let started = ContinuousClock.now
+    }
+
+    /// Parks an entry in the DLQ; the park script acknowledges it. If even that fails, it stays pending.
+    private func park(_ raw: [UInt8], _ reason: String, _ detail: String, stream: String, entryID: String, deliveries: Int, shard: ShardKeys) async {
         do {
-            try await handler.handle(message)
-            metrics.handled.increment()
-            metrics.handlingTime.recordNanoseconds(Int64((ContinuousClock.now - started).seconds * 1e9))
-            return true
-        } catch let failure as PermanentFailure {
-            return await park(failure.reason, failure.detail)
+            try await deadLetters.park(raw: raw, reason: reason, detail: detail, source: stream, entryID: entryID, deliveries: deliveries, shard: shard)
+            metrics.deadLettered.increment()
+            logger.warning("entry sent to the DLQ", metadata: ["crm.stream": "\(stream)", "crm.entry": "\(entryID)", "crm.reason": "\(reason)", "crm.detail": "\(detail)"])
         } catch {
-            metrics.retried.increment()
-            logger.warning("handling failed; the entry stays pending and will be retried", metadata: [
-                "crm.stream": "\(stream)", "crm.entry": "\(entry.id)", "crm.type": "\(message.envelope.type)",
-                "crm.deliveries": "\(deliveries)", "error": "\(error)",
-            ])
-            return false
+            logger.error("could not park an entry in the DLQ; it stays pending", metadata: ["crm.entry": "\(entryID)", "error": "\(error)"])
         }
     }
 
@@ -231,4 +294,10 @@ public final class StreamConsumer: Service, Sendable {
         let base = Duration.milliseconds(50) * (1 << min(attempt, 6))
         return min(base, .seconds(2)) * Double.random(in: 0.5...1)
     }
+}
+
+/// A message not tried because an earlier one it must follow failed; it is retried with it.
+struct HeldBack: Error, CustomStringConvertible {
+    let entryID: String
+    var description: String { "held back behind an earlier message of the same record or scope that failed" }
 }

@@ -3,7 +3,7 @@ public import ServiceKit
 
 /// sla-timer-service: joins its consumer group on `crm:{sN}:cmd:sla` of every shard. It handles no command
 /// type yet, so each entry goes to the DLQ with reason `unknown_type` rather than being lost.
-public struct SlaTimerHandler: MessageHandler {
+public struct SlaTimerHandler: SingleMessageHandler {
     public let group = "sla"
     public let catalog = MessageCatalog()
 
@@ -11,7 +11,7 @@ public struct SlaTimerHandler: MessageHandler {
 
     public func streams(of shard: ShardKeys) -> [String] { [shard.commands(.sla)] }
 
-    public func handle(_ message: InboundMessage) async throws {
+    public func handle(_ message: InboundMessage) async throws -> Bool {
         throw PermanentFailure(reason: "unknown_type", detail: "sla-timer-service does not handle \(message.envelope.type)")
     }
 }

@@ -31,13 +31,19 @@ struct CrashRecoveryTests {
     @Test("a consumer killed with SIGKILL mid-batch: another claims its entries, each handled exactly once in effect")
     func sigkillMidBatch() async throws {
         let deployment = try await Deployment()
-        let tuning = ["CRM_CLAIM_IDLE_MS": "500", "CRM_BATCH_SIZE": "50"]
+        let tuning = ["CRM_CLAIM_IDLE_MS": "500", "CRM_BATCH_SIZE": "500"]
         let doomed = try await deployment.start("pipeline-service", consumer: "doomed", extra: tuning)
         try await publishDefinition(deployment)
         let commands = leadCommands(Self.total)
         try await publishAll(commands, to: deployment)
         let shard = deployment.shard("acme")
-        #expect(try await eventually(every: .milliseconds(2)) { try await deployment.redis.xlen(shard.events) >= 20 })
+        // Kill it while it holds a batch it has read but not finished.
+        let holding = try await eventually(every: .milliseconds(1)) {
+            let written = try await deployment.redis.xlen(shard.events)
+            let held = try await deployment.redis.xpending(shard.commands(.pipeline), group: "pipeline", count: 1, consumer: "doomed")
+            return written >= 20 && !held.isEmpty
+        }
+        #expect(holding)
         doomed.signal(SIGKILL)
         #expect(await doomed.waitForExit() == 128 + SIGKILL)
         let stranded = try await deployment.redis.xpending(shard.commands(.pipeline), group: "pipeline", count: 1000, consumer: "doomed")

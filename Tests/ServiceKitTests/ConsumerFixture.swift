@@ -7,7 +7,7 @@ import Synchronization
 import TestSupport
 
 /// A handler for tests: records what it handled, fails on demand.
-final class RecordingHandler: MessageHandler {
+final class RecordingHandler: SingleMessageHandler {
     let group = "testers"
     let catalog = MessageCatalog([.init(type: "lead.create", kind: .command)])
     let handled = Mutex<[String]>([])
@@ -23,10 +23,16 @@ final class RecordingHandler: MessageHandler {
 
     func streams(of shard: ShardKeys) -> [String] { [shard.commands(.pipeline)] }
 
-    func handle(_ message: InboundMessage) async throws {
+    /// Messages are independent unless they share a lead id.
+    func ordering(of message: InboundMessage) -> Ordering {
+        Ordering(scope: message.envelope.tenant, key: message.envelope.payload["leadId"]?.stringValue ?? message.envelope.id)
+    }
+
+    func handle(_ message: InboundMessage) async throws -> Bool {
         if delay > .zero { try await Task.sleep(for: delay) }
         if poisoned.contains(message.envelope.id) { throw RedisError.protocolError("simulated handler failure") }
         handled.withLock { $0.append(message.envelope.id) }
+        return false
     }
 
     var handledIDs: [String] { handled.withLock { $0 } }

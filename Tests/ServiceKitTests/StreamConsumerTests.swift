@@ -117,4 +117,21 @@ struct StreamConsumerTests {
         #expect(handler.handledIDs.count == 10, "the batch in hand was finished")
         #expect(try await fixture.redis.pendingCount(stream, group: "testers") == 0, "nothing left unacknowledged")
     }
+
+    @Test("messages with one ordering key keep their order; a failure holds back the later ones of its lane only")
+    func lanesKeepOrder() async throws {
+        let first = fixture.leadCreate(leadID: "L-same")
+        let handler = RecordingHandler(poisoned: [first.id])
+        let second = fixture.leadCreate(leadID: "L-same")
+        let other = fixture.leadCreate(leadID: "L-other")
+        for envelope in [first, second, other] { try await fixture.publish(envelope) }
+        try await running(fixture.consumer(handler, name: "c1", claimIdle: .milliseconds(150), maxDeliveries: 2)) {
+            #expect(await eventually { handler.handledIDs.contains(other.id) })
+            #expect(!handler.handledIDs.contains(second.id), "the second command on L-same waits for the first")
+            #expect(try await eventually(timeout: .seconds(10)) { (try? await fixture.dlq().count ?? 0) ?? 0 >= 1 })
+        }
+        let parked = try await fixture.dlq()
+        #expect(parked.first?.field("envelope") == first.encoded())
+        #expect(parked.first?.string("reason") == "max_deliveries")
+    }
 }
