@@ -2,13 +2,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help deps build run stop test test-contracts test-acl bench clean
+.PHONY: help deps build run stop test test-contracts test-acl test-setup bench clean
 
 help:
 	@echo "make run    build, start Redis + every service under .run/, load a demo tenant"
 	@echo "make stop   stop what make run started"
 	@echo "make test   install what is missing, build, run every test against a real redis-server"
 	@echo "make bench  measure the speed targets of DESIGN §5 beside redis-benchmark"
+	@echo "make test-setup  a clean clone: make run, audit tail, make stop, nothing left running"
 
 deps:
 	@scripts/install-deps.sh
@@ -33,6 +34,9 @@ test: deps
 	swift build --build-tests
 	@$(MAKE) --no-print-directory test-acl
 	swift test --skip-build
+
+test-setup: deps
+	@scripts/try-as-new-user.sh
 
 bench: deps
 	@scripts/bench.sh
