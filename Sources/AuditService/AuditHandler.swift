@@ -1,6 +1,6 @@
 public import Contracts
 import CrmRedis
-public import Logging
+import Logging
 import RedisClient
 public import ServiceKit
 import Synchronization
@@ -15,9 +15,11 @@ public final class AuditHandler: MessageHandler {
     private let pool: RedisPool
     private let logger: Logger
     private let heads = Mutex<[Int: (seq: Int, hash: String)]>([:])
+    private let markTTLSeconds: Int
 
     public init(context: ServiceContext) {
         self.pool = context.pool
+        self.markTTLSeconds = context.options.idempotencyTTLSeconds
         self.logger = context.logger
     }
 
@@ -32,7 +34,7 @@ public final class AuditHandler: MessageHandler {
             for _ in 0..<32 where !remaining.isEmpty {
                 // The chain keeps the bytes exactly as the event was written.
                 let events = remaining.map { AuditChain.PendingEvent(id: lane[$0].envelope.id, envelope: lane[$0].raw, entryID: lane[$0].entryID) }
-                switch try await AuditChain.append(events, after: head, group: group, shard: shard, pool: pool) {
+                switch try await AuditChain.append(events, after: head, group: group, shard: shard, pool: pool, markTTLSeconds: markTTLSeconds) {
                 case .appended(let seq, let hash):
                     heads.withLock { $0[shard.shard] = (seq, hash) }
                     for index in remaining { outcomes[index] = .handledAndAcknowledged }

@@ -1,4 +1,4 @@
-public import RedisClient
+import RedisClient
 
 /// The one atomic write of a command (DESIGN §4): idempotency check, optimistic version checks,
 /// record writes, events, the outcome event, the reply list and the idempotency mark. Everything is

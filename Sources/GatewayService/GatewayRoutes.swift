@@ -6,7 +6,7 @@ public import Hummingbird
 import HTTPTypes
 import NIOCore
 public import Prometheus
-public import RedisClient
+import RedisClient
 
 /// The gateway's HTTP API: publish a command and get its outcome, read a record, health and metrics.
 /// (The dashboard and admin pages come with the gateway issue.)

@@ -1,7 +1,7 @@
 public import Contracts
 import CrmCore
 public import CrmRedis
-public import Logging
+import Logging
 import RedisClient
 public import ServiceKit
 
@@ -16,8 +16,9 @@ public struct PipelineHandler: SingleMessageHandler {
     /// Decide-and-commit rounds before a command is refused with `conflict`.
     let maxAttempts = 8
 
-    public init(context: ServiceContext, policy: CommitPolicy = .init()) {
+    public init(context: ServiceContext) {
         self.store = CrmStore(pool: context.pool)
+        let policy = CommitPolicy(idempotencyTTLSeconds: context.options.idempotencyTTLSeconds)
         self.committer = CommandCommitter(pool: context.pool, group: "pipeline", policy: policy)
         self.logger = context.logger
     }

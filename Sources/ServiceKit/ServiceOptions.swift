@@ -31,7 +31,13 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("max-deliveries"), help: "Deliveries after which an entry goes to the DLQ (env CRM_MAX_DELIVERIES).")
     public var maxDeliveries: Int = Environment.int("CRM_MAX_DELIVERIES") ?? 5
 
+    @Option(name: .customLong("idempotency-ttl-s"), help: "How long a command id is remembered, so a replay returns its first outcome, in seconds (env CRM_IDEMPOTENCY_TTL_S).")
+    public var idempotencyTTLSeconds: Int = Environment.int("CRM_IDEMPOTENCY_TTL_S") ?? 7 * 24 * 3600
+
     public init() {}
+
+    /// The options as the environment sets them, without command-line flags (for embedding and tests).
+    public static func fromEnvironment() throws -> ServiceOptions { try parse([]) }
 
     /// Checks the values and names the one that is wrong.
     public mutating func validate() throws {
@@ -43,6 +49,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         guard blockMilliseconds >= 1, blockMilliseconds <= 60_000 else { throw ValidationError("--block-ms (CRM_BLOCK_MS) must be 1…60000") }
         guard claimIdleMilliseconds >= 10 else { throw ValidationError("--claim-idle-ms (CRM_CLAIM_IDLE_MS) must be at least 10") }
         guard maxDeliveries >= 1 else { throw ValidationError("--max-deliveries (CRM_MAX_DELIVERIES) must be at least 1") }
+        guard idempotencyTTLSeconds >= 60 else { throw ValidationError("--idempotency-ttl-s (CRM_IDEMPOTENCY_TTL_S) must be at least 60") }
         guard maxEnvelopeBytes >= 1024 else { throw ValidationError("--max-envelope-bytes (CRM_MAX_ENVELOPE_BYTES) must be at least 1024") }
         guard !consumer.isEmpty, !consumer.contains(" ") else { throw ValidationError("--consumer (CRM_CONSUMER) must be a non-empty name without spaces") }
     }

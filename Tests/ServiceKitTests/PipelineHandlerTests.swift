@@ -15,7 +15,7 @@ struct PipelineHandlerTests {
 
     init() async throws {
         fixture = try await ConsumerFixture()
-        let context = ServiceContext(name: "pipeline-service", options: ServiceOptions(), pool: fixture.pool, router: fixture.router, logger: Logger(label: "test"))
+        let context = ServiceContext(name: "pipeline-service", options: try ServiceOptions.fromEnvironment(), pool: fixture.pool, router: fixture.router, logger: Logger(label: "test"))
         handler = PipelineHandler(context: context)
     }
 

@@ -1,6 +1,6 @@
 public import Foundation
 #if canImport(Glibc)
-public import Glibc
+import Glibc
 #endif
 
 /// A child process started with posix_spawn, its signal mask cleared and dispositions reset.
