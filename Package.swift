@@ -71,13 +71,13 @@ let package = Package(
         ),
         .target(name: "CrmKit", dependencies: ["RedisClient", "Contracts", "CrmCore"], swiftSettings: strictSettings),
         .target(name: "PipelineService", dependencies: ["ServiceKit", "CrmRedis", "CrmCore", "Contracts", "RedisClient", log], swiftSettings: strictSettings),
-        .target(name: "AuditService", dependencies: ["ServiceKit", "CrmRedis", "Contracts", "RedisClient", log], swiftSettings: strictSettings),
+        .target(name: "AuditService", dependencies: ["ServiceKit", "CrmRedis", "Contracts", "RedisClient", log, crypto, argumentParser], swiftSettings: strictSettings),
         .target(name: "AssignmentService", dependencies: ["ServiceKit", "Contracts"], swiftSettings: strictSettings),
         .target(name: "SlaTimerService", dependencies: ["ServiceKit", "Contracts"], swiftSettings: strictSettings),
         .target(name: "IntegrationService", dependencies: ["ServiceKit", "Contracts"], swiftSettings: strictSettings),
         .executableTarget(
             name: "crmctl",
-            dependencies: ["CrmKit", "CrmRedis", "Contracts", "RedisClient", argumentParser],
+            dependencies: ["CrmKit", "CrmRedis", "Contracts", "RedisClient", argumentParser, crypto],
             swiftSettings: strictSettings
         ),
         serviceExecutable("pipeline-service", library: "PipelineService"),
@@ -101,6 +101,7 @@ let package = Package(
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "TestSupport"], swiftSettings: strictSettings),
         .testTarget(name: "ContractsTests", dependencies: ["Contracts"], swiftSettings: strictSettings),
         .testTarget(name: "CrmCoreTests", dependencies: ["CrmCore"], swiftSettings: strictSettings),
+        .testTarget(name: "CrmRedisTests", dependencies: ["CrmRedis", "Contracts", crypto], swiftSettings: strictSettings),
         .testTarget(
             name: "ServiceKitTests",
             dependencies: ["ServiceKit", "PipelineService", "AuditService", "CrmRedis", "Contracts", "RedisClient", "TestSupport", log],

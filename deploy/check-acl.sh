@@ -373,7 +373,9 @@ deny $u GET "$S:t:acme:lead:L1"
 deny $u XADD "$S:events" '*' envelope "$ENV"
 for k in cmd:pipeline cmd:assignment cmd:sla cmd:integration; do deny $u XADD "$S:$k" '*' envelope "$ENV"; done
 deny $u DEL "$S:audit"
-deny $u XTRIM "$S:audit" MAXLEN 0
+# audit-service trims its stream only after archiving what it trims (CRM_AUDIT_MAX_LEN); it never deletes single entries.
+allow $u XTRIM "$S:audit" MINID 0-1
+allow $u XADD "$S:audit:checkpoints" '*' seq 1 hash h1 signature s key k
 deny $u XDEL "$S:audit" 0-1
 deny $u DEL "$S:events"
 deny $u RPUSH "$S:reply:m1" x

@@ -1,4 +1,6 @@
 public import Contracts
+import Crypto
+import Foundation
 import CrmRedis
 import Logging
 import RedisClient
@@ -16,11 +18,17 @@ public final class AuditHandler: MessageHandler {
     private let logger: Logger
     private let heads = Mutex<[Int: (seq: Int, hash: String)]>([:])
     private let markTTLSeconds: Int
+    /// The checkpoint key's raw bytes (swift-crypto's key type is not Sendable).
+    private let signingKey: Data?
+    private let checkpointEvery: Int
 
-    public init(context: ServiceContext) {
+    public init(context: ServiceContext, options: AuditOptions) throws {
         self.pool = context.pool
         self.markTTLSeconds = context.options.idempotencyTTLSeconds
         self.logger = context.logger
+        self.signingKey = try options.key()?.rawRepresentation
+        self.checkpointEvery = options.checkpointEvery
+        if signingKey == nil { logger.warning("no CRM_AUDIT_SIGNING_KEY: the audit chains get no signed checkpoints") }
     }
 
     public func streams(of shard: ShardKeys) -> [String] { [shard.events] }
@@ -33,10 +41,11 @@ public final class AuditHandler: MessageHandler {
         do {
             for _ in 0..<32 where !remaining.isEmpty {
                 // The chain keeps the bytes exactly as the event was written.
-                let events = remaining.map { AuditChain.PendingEvent(id: lane[$0].envelope.id, envelope: lane[$0].raw, entryID: lane[$0].entryID) }
+                let events = remaining.map { AuditChain.PendingEvent(envelope: lane[$0].envelope, bytes: lane[$0].raw, entryID: lane[$0].entryID) }
                 switch try await AuditChain.append(events, after: head, group: group, shard: shard, pool: pool, markTTLSeconds: markTTLSeconds) {
                 case .appended(let seq, let hash):
                     heads.withLock { $0[shard.shard] = (seq, hash) }
+                    if seq / checkpointEvery > head.seq / checkpointEvery { await checkpoint(shard: shard, seq: seq, hash: hash) }
                     for index in remaining { outcomes[index] = .handledAndAcknowledged }
                     remaining = []
                 case .conflict(let seq, let hash):
@@ -55,5 +64,17 @@ public final class AuditHandler: MessageHandler {
             for index in remaining { outcomes[index] = .failed(error) }
         }
         return outcomes.map { $0 ?? .failed(RedisError.closed) }
+    }
+
+    /// Signs and records the head; a failure is logged, and the next checkpoint covers it.
+    private func checkpoint(shard: ShardKeys, seq: Int, hash: String) async {
+        guard let signingKey else { return }
+        do {
+            let key = try Curve25519.Signing.PrivateKey(rawRepresentation: signingKey)
+            let signed = try AuditCheckpoint.sign(shard: shard.shard, seq: seq, hash: hash, key: key)
+            try await pool.send(StreamCommands.xadd(shard.auditCheckpoints, fields: signed.fields))
+        } catch {
+            logger.error("could not write an audit checkpoint", metadata: ["crm.shard": "\(shard.shard)", "crm.seq": "\(seq)", "error": "\(error)"])
+        }
     }
 }

@@ -19,10 +19,11 @@ public enum AuditChain {
         }.joined()
     }
 
-    /// Appends a batch of events after the head the caller believes current, and acknowledges their
-    /// entries on the events stream, in one atomic step.
-    /// KEYS: head, audit stream, events stream, then one idempotency mark per event.
-    /// ARGV: expected seq, group, mark TTL, then per event: entry id, envelope, hash, prev.
+    /// Appends a batch of events after the head the caller believes current, indexes each under its
+    /// record's history, and acknowledges their entries on the events stream, in one atomic step.
+    /// KEYS: head, audit stream, events stream, then per event: its idempotency mark, its history list.
+    /// ARGV: expected seq, group, mark TTL, then per event: entry id, envelope, hash, prev, tenant, type,
+    ///       actor, record ("" when none).
     /// Returns {"ok"}, {"conflict", seq, hash} when another writer moved the head, or
     /// {"duplicates", i…} (1-based) for events already in the chain; nothing is written unless "ok".
     static let appendScript = RedisScript("""
@@ -30,35 +31,37 @@ public enum AuditChain {
     if seq ~= ARGV[1] then
       return {'conflict', seq, redis.call('HGET', KEYS[1], 'hash') or ''}
     end
-    local count = #KEYS - 3
+    local count = (#KEYS - 3) / 2
     local duplicates = {'duplicates'}
     for i = 1, count do
-      if redis.call('EXISTS', KEYS[3 + i]) == 1 then duplicates[#duplicates + 1] = i end
+      if redis.call('EXISTS', KEYS[2 + 2 * i]) == 1 then duplicates[#duplicates + 1] = i end
     end
     if #duplicates > 1 then return duplicates end
     local next = tonumber(seq)
     local hash = ''
     for i = 1, count do
-      local base = 4 * (i - 1) + 4
+      local a = 8 * (i - 1) + 4
       next = next + 1
-      hash = ARGV[base + 2]
-      redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[base + 1], 'seq', next, 'hash', hash, 'prev', ARGV[base + 3])
-      redis.call('SET', KEYS[3 + i], next, 'EX', ARGV[3])
-      redis.call('XACK', KEYS[3], ARGV[2], ARGV[base])
+      hash = ARGV[a + 2]
+      local id = redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[a + 1], 'seq', next, 'hash', hash, 'prev', ARGV[a + 3],
+        'tenant', ARGV[a + 4], 'type', ARGV[a + 5], 'actor', ARGV[a + 6], 'record', ARGV[a + 7])
+      redis.call('SET', KEYS[2 + 2 * i], next, 'EX', ARGV[3])
+      if ARGV[a + 7] ~= '' then redis.call('RPUSH', KEYS[3 + 2 * i], id) end
+      redis.call('XACK', KEYS[3], ARGV[2], ARGV[a])
     end
     redis.call('HSET', KEYS[1], 'seq', next, 'hash', hash)
     return {'ok'}
     """)
 
-    /// One event to append: its id (the idempotency key), its bytes as written, and its entry on the events stream.
+    /// One event to append: its envelope as read and the bytes as written, and its entry on the events stream.
     public struct PendingEvent: Sendable {
-        public let id: String
-        public let envelope: [UInt8]
+        public let envelope: Envelope
+        public let bytes: [UInt8]
         public let entryID: String
 
-        public init(id: String, envelope: [UInt8], entryID: String) {
-            self.id = id
+        public init(envelope: Envelope, bytes: [UInt8], entryID: String) {
             self.envelope = envelope
+            self.bytes = bytes
             self.entryID = entryID
         }
     }
@@ -77,9 +80,11 @@ public enum AuditChain {
         var arguments: [any RedisArgumentConvertible] = [head.seq, group, markTTLSeconds]
         var previous = head.hash
         for event in events {
-            let digest = hash(previous: previous, envelope: event.envelope)
-            keys.append(shard.idempotency(group: "audit", messageID: event.id))
-            arguments += [event.entryID, event.envelope, digest, previous]
+            let digest = hash(previous: previous, envelope: event.bytes)
+            let subject = AuditSubject.of(event.envelope)
+            keys.append(shard.idempotency(group: "audit", messageID: event.envelope.id))
+            keys.append(subject.map { shard.auditHistory(tenant: event.envelope.tenant, subject: $0) } ?? shard.auditHistory(tenant: event.envelope.tenant, subject: AuditSubject(entity: "-", id: "-")))
+            arguments += [event.entryID, event.bytes, digest, previous, event.envelope.tenant, event.envelope.type, event.envelope.actor, subject?.description ?? ""]
             previous = digest
         }
         let reply = try await pool.evaluate(appendScript, keys: keys, arguments: arguments)
@@ -94,39 +99,5 @@ public enum AuditChain {
         default:
             throw RedisError.unexpectedReply(command: "audit append", expected: "ok, duplicates or conflict", got: reply.kindName)
         }
-    }
-
-    /// One link that does not hold, found by `verify`.
-    public struct Break: Sendable, Equatable, CustomStringConvertible {
-        public let entryID: String
-        public let seq: Int
-        public let reason: String
-        public var description: String { "entry \(entryID) (seq \(seq)): \(reason)" }
-    }
-
-    /// Re-computes the chain of one shard's audit stream; returns the entries checked and every break.
-    public static func verify(shard: ShardKeys, connection: RedisConnection) async throws -> (checked: Int, breaks: [Break]) {
-        var previous = genesis
-        var expectedSeq = 1
-        var start = "-"
-        var checked = 0
-        var breaks: [Break] = []
-        while true {
-            let entries = try await connection.xrange(shard.audit, start: start, count: 1000)
-            for entry in entries {
-                let seq = Int(entry.string("seq") ?? "") ?? -1
-                let envelope = entry.field("envelope") ?? []
-                let recomputed = hash(previous: previous, envelope: envelope)
-                if seq != expectedSeq { breaks.append(Break(entryID: entry.id, seq: seq, reason: "seq \(seq), expected \(expectedSeq)")) }
-                if entry.string("prev") != previous { breaks.append(Break(entryID: entry.id, seq: seq, reason: "prev does not match the previous entry's hash")) }
-                if entry.string("hash") != recomputed { breaks.append(Break(entryID: entry.id, seq: seq, reason: "hash does not match the entry's content")) }
-                previous = entry.string("hash") ?? recomputed
-                expectedSeq = seq + 1
-                checked += 1
-            }
-            guard entries.count == 1000, let last = entries.last else { break }
-            start = "(" + last.id
-        }
-        return (checked, breaks)
     }
 }

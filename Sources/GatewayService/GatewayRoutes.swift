@@ -28,6 +28,10 @@ public struct GatewayRoutes: Sendable {
         router.get("v1/tenants/:tenant/leads/:id") { _, context in
             try await self.lead(tenant: context.parameters.get("tenant") ?? "", id: context.parameters.get("id") ?? "")
         }
+        router.get("v1/tenants/:tenant/:entity/:id/history") { _, context in
+            try await self.history(tenant: context.parameters.get("tenant") ?? "", entity: context.parameters.get("entity") ?? "",
+                                   id: context.parameters.get("id") ?? "")
+        }
     }
 
     /// 200 when Redis answers, 503 otherwise.
@@ -94,6 +98,17 @@ public struct GatewayRoutes: Sendable {
             return problem(.notFound, "not_found", "tenant '\(tenant)' has no lead '\(id)'")
         }
         return raw(.ok, document)
+    }
+
+    /// `GET /v1/tenants/{tenant}/{entity}/{id}/history`: the record's audit entries, oldest first, for that tenant only.
+    func history(tenant: String, entity: String, id: String) async throws -> Response {
+        guard Identifier.isTenant(tenant), Identifier.isName(entity), Identifier.isMessageID(id) else {
+            return problem(.badRequest, "invalid_id", "bad tenant, entity or record id")
+        }
+        let records = try await client.pool.withConnection { connection in
+            try await AuditTrail.history(tenant: tenant, subject: AuditSubject(entity: entity, id: id), router: client.router, connection: connection)
+        }
+        return json(.ok, .array(records.map(\.json)))
     }
 
     private func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response { raw(status, value.compactJSON) }

@@ -26,7 +26,8 @@ public struct StreamEntry: Sendable, Equatable {
         return StreamEntry(id: id, fields: fields)
     }
 
-    static func parseList(_ value: RedisValue, command: String) throws(RedisError) -> [StreamEntry] {
+    /// Parses an array of entries (XRANGE, XREVRANGE, a stream of XREAD).
+    public static func parseList(_ value: RedisValue, command: String) throws(RedisError) -> [StreamEntry] {
         if value.isNull { return [] }
         guard let items = value.array else {
             throw .unexpectedReply(command: command, expected: "array of entries", got: value.kindName)

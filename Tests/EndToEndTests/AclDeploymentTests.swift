@@ -48,5 +48,15 @@ struct AclDeploymentTests {
         await #expect(throws: RedisError.self) { try await anonymous.send("GET", shard.record(tenant: "acme", entity: "lead", id: "L-1001")) }
         let audit = RedisConnection(endpoint: try RedisEndpoint(url: server.url(user: "audit", password: "audit-dev-secret")))
         await #expect(throws: RedisError.self) { try await audit.send("HSET", shard.record(tenant: "acme", entity: "lead", id: "L-1001"), "v", "9") }
+        // SEC-CRM-0461: only audit-service's user writes the trail.
+        for user in ["pipeline", "assignment", "sla", "integration", "gateway", "crmctl"] {
+            let other = RedisConnection(endpoint: try RedisEndpoint(url: server.url(user: user, password: "\(user)-dev-secret")))
+            do {
+                try await other.send("XADD", shard.audit, "*", "envelope", "{}", "seq", "99", "hash", "x", "prev", "y")
+                Issue.record("\(user) could write the audit trail")
+            } catch let error as RedisError {
+                #expect(error.serverCode == "NOPERM", "\(user): \(error)")
+            }
+        }
     }
 }

@@ -47,7 +47,7 @@ struct FirstPathTests {
         let verify = try await deployment.crmctl(["audit", "verify"])
         #expect(verify.status == 0, "\(verify.output)")
         #expect(verify.output.contains("shard \(shard.shard): \(events.count) entries, chain intact"), "\(verify.output)")
-        let tail = try await deployment.crmctl(["audit", "tail", "--tenant", "acme"])
+        let tail = try await deployment.crmctl(["audit", "tail", "--json", "--tenant", "acme"])
         #expect(tail.status == 0)
         #expect(tail.output.split(separator: "\n").count == events.count)
         #expect(tail.output.contains("\"lead.created\""))

@@ -10,8 +10,9 @@ struct AuditServiceCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: ServiceOptions
+    @OptionGroup var audit: AuditOptions
 
     func run() async throws {
-        try await ServiceRunner.run(name: "audit-service", options: options) { context in AuditHandler(context: context) }
+        try await ServiceRunner.run(name: "audit-service", options: options) { context in try AuditHandler(context: context, options: audit) }
     }
 }

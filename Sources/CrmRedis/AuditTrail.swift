@@ -1,0 +1,56 @@
+public import Contracts
+import Foundation
+public import RedisClient
+
+/// One entry of the audit trail as stored: the envelope's bytes, its place in the chain and the
+/// fields copied out of the envelope for readers (tenant, type, actor, record).
+public struct AuditRecord: Sendable, Equatable {
+    public let entryID: String
+    public let seq: Int
+    public let hash: String
+    public let prev: String
+    public let bytes: [UInt8]
+    public let tenant: String
+    public let type: String
+    public let actor: String
+    public let record: String
+
+    public init(entryID: String, seq: Int, hash: String, prev: String, bytes: [UInt8], tenant: String = "", type: String = "", actor: String = "", record: String = "") {
+        self.entryID = entryID
+        self.seq = seq
+        self.hash = hash
+        self.prev = prev
+        self.bytes = bytes
+        self.tenant = tenant
+        self.type = type
+        self.actor = actor
+        self.record = record
+    }
+
+    public init(_ entry: StreamEntry) {
+        self.init(entryID: entry.id, seq: Int(entry.string("seq") ?? "") ?? -1, hash: entry.string("hash") ?? "",
+                  prev: entry.string("prev") ?? "", bytes: entry.field("envelope") ?? [], tenant: entry.string("tenant") ?? "",
+                  type: entry.string("type") ?? "", actor: entry.string("actor") ?? "", record: entry.string("record") ?? "")
+    }
+
+    /// The entry as one JSON object (the envelope embedded as JSON when it parses).
+    public var json: JSONValue {
+        let envelope = (try? JSONValue.parse(bytes)) ?? .string(String(decoding: bytes, as: UTF8.self))
+        return [
+            "entryId": .string(entryID), "seq": .integer(Int64(seq)), "hash": .string(hash), "prev": .string(prev),
+            "tenant": .string(tenant), "type": .string(type), "actor": .string(actor), "record": .string(record), "envelope": envelope,
+        ]
+    }
+}
+
+/// Reads the audit trail.
+public enum AuditTrail {
+    /// A record's audit entries, oldest first, for its tenant only (the index key holds the tenant).
+    public static func history(tenant: String, subject: AuditSubject, router: ShardRouter, connection: RedisConnection) async throws -> [AuditRecord] {
+        let shard = router.keys(forTenant: tenant)
+        let ids = (try await connection.send("LRANGE", shard.auditHistory(tenant: tenant, subject: subject), 0, -1).array ?? []).compactMap(\.string)
+        guard !ids.isEmpty else { return [] }
+        let replies = try await connection.pipeline(ids.map { RedisCommand("XRANGE", [shard.audit, $0, $0]) })
+        return try replies.flatMap { try StreamEntry.parseList($0, command: "XRANGE") }.map(AuditRecord.init)
+    }
+}
