@@ -44,10 +44,17 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 
+# The deployment's audit checkpoint key pair, made once (CRM_AUDIT_SIGNING_KEY / CRM_AUDIT_PUBLIC_KEY).
+[[ -s $run/audit-keys.env ]] || { umask 077; "$bin/crmctl" audit keygen > "$run/audit-keys.env"; }
+signing_key=$(grep '^CRM_AUDIT_SIGNING_KEY=' "$run/audit-keys.env" | cut -d= -f2-)
+public_key=$(grep '^CRM_AUDIT_PUBLIC_KEY=' "$run/audit-keys.env" | cut -d= -f2-)
+
 declare -A users=([pipeline-service]=pipeline [assignment-service]=assignment [sla-timer-service]=sla
                   [integration-service]=integration [audit-service]=audit)
 for service in pipeline-service assignment-service sla-timer-service integration-service audit-service; do
-    CRM_REDIS_URL=$(url "${users[$service]}") CRM_CONSUMER="$service-1" \
+    secret=()  # only audit-service holds the checkpoint signing key
+    [[ $service == audit-service ]] && secret=(CRM_AUDIT_SIGNING_KEY="$signing_key")
+    env CRM_REDIS_URL="$(url "${users[$service]}")" CRM_CONSUMER="$service-1" "${secret[@]}" \
         nohup "$bin/$service" >> "$run/logs/$service.log" 2>&1 &
     echo $! > "$run/pids/$service.pid"
 done
@@ -62,6 +69,7 @@ done
 
 cat > "$run/env" <<ENV
 export CRM_REDIS_URL=$(url crmctl)
+export CRM_AUDIT_PUBLIC_KEY=$public_key
 export PATH="$bin:\$PATH"
 ENV
 export CRM_REDIS_URL=$(url crmctl)
@@ -87,7 +95,8 @@ Try:
   source .run/env
   crmctl status                          # groups, lag, pending, DLQ per shard, live consumers
   crmctl audit tail --tenant acme        # the demo's events in the audit chain (add --follow to watch)
-  crmctl audit verify                    # recompute the hash chain
+  crmctl audit verify                    # recompute the hash chains, check the signed checkpoints
+  crmctl history --tenant acme lead L-1001   # one record's audit entries
   crmctl publish contracts/v1/examples/04-lead.create.json
   curl -s http://127.0.0.1:$http_port/v1/tenants/acme/leads/L-1001
   make stop                              # stops everything started here

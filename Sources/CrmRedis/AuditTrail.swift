@@ -28,9 +28,17 @@ public struct AuditRecord: Sendable, Equatable {
     }
 
     public init(_ entry: StreamEntry) {
+        let bytes = entry.field("envelope") ?? []
+        var tenant = entry.string("tenant"), type = entry.string("type"), actor = entry.string("actor")
+        if tenant == nil || type == nil || actor == nil, let envelope = try? JSONValue.parse(bytes) {
+            // Entries written before these fields existed: read them from the envelope.
+            tenant = tenant ?? envelope["tenant"]?.stringValue
+            type = type ?? envelope["type"]?.stringValue
+            actor = actor ?? envelope["actor"]?.stringValue
+        }
         self.init(entryID: entry.id, seq: Int(entry.string("seq") ?? "") ?? -1, hash: entry.string("hash") ?? "",
-                  prev: entry.string("prev") ?? "", bytes: entry.field("envelope") ?? [], tenant: entry.string("tenant") ?? "",
-                  type: entry.string("type") ?? "", actor: entry.string("actor") ?? "", record: entry.string("record") ?? "")
+                  prev: entry.string("prev") ?? "", bytes: bytes, tenant: tenant ?? "", type: type ?? "", actor: actor ?? "",
+                  record: entry.string("record") ?? "")
     }
 
     /// The entry as one JSON object (the envelope embedded as JSON when it parses).

@@ -71,7 +71,7 @@ struct Audit: AsyncParsableCommand {
             let envelope = try? JSONValue.parse(record.bytes)
             let when = envelope?["occurredAt"]?.stringValue ?? "-"
             let line = "s\(shard) #\(record.seq)  \(when)  \(record.tenant)  \(record.actor)  \(record.type)  \(record.record.isEmpty ? "-" : record.record)\n"
-            FileHandle.standardOutput.write(Data(line.utf8))
+            writeOut(Data(line.utf8))
         }
 
         /// An audit entry id as given, or the first id at an RFC 3339 time.

@@ -44,7 +44,16 @@ func printJSON(_ value: JSONValue) {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     let data = (try? encoder.encode(value)) ?? Data("null".utf8)
-    FileHandle.standardOutput.write(data + Data("\n".utf8))
+    writeOut(data + Data("\n".utf8))
+}
+
+/// Writes to stdout unbuffered; when the reader went away (`crmctl … | head`), exits quietly.
+func writeOut(_ data: Data) {
+    do {
+        try FileHandle.standardOutput.write(contentsOf: data)
+    } catch {
+        exit(0)
+    }
 }
 
 /// An entry's `envelope` field as JSON when it parses, else as a string (the DLQ keeps raw bytes).

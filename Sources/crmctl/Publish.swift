@@ -62,7 +62,7 @@ struct Publish: AsyncParsableCommand {
             FileHandle.standardError.write(Data("crmctl: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        FileHandle.standardOutput.write(Data((result.outcome.json + "\n").utf8))
+        writeOut(Data((result.outcome.json + "\n").utf8))
         if !result.accepted { throw ExitCode(1) }
     }
 }
