@@ -5,7 +5,7 @@ import Metrics
 import CoreMetrics
 public import Prometheus
 public import RedisClient
-import ServiceLifecycle
+public import ServiceLifecycle
 import UnixSignals
 
 /// What a service's handler gets to build itself: the shared pool, the shard router, a logger.
@@ -43,7 +43,9 @@ public enum ServiceRunner {
         return (logger, registry)
     }
 
-    public static func run(name: String, options: ServiceOptions, makeHandler: (ServiceContext) async throws -> any MessageHandler) async throws {
+    /// Runs the service; `extraServices` run beside the consumer (e.g. audit-service's archiver).
+    public static func run(name: String, options: ServiceOptions, makeHandler: (ServiceContext) async throws -> any MessageHandler,
+                           extraServices: (ServiceContext) throws -> [any Service] = { _ in [] }) async throws {
         let (logger, registry) = bootstrap(name: name, options: options)
 
         let endpoint: RedisEndpoint
@@ -62,7 +64,8 @@ public enum ServiceRunner {
         let heartbeat = Heartbeat(service: handler.group, consumer: options.consumer, pool: pool, registry: registry, logger: logger)
         logger.info("starting", metadata: ["redis.endpoint": "\(endpoint)", "crm.shards": "\(options.shards)", "crm.consumer": "\(options.consumer)"])
         // The group stops services in reverse order: the consumer finishes first, the heartbeat last.
-        let group = ServiceGroup(services: [heartbeat, consumer], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        let services: [any Service] = [heartbeat] + (try extraServices(context)) + [consumer]
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         try await group.run()
         await pool.close()
     }

@@ -100,6 +100,9 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "Start at this sequence number, trusting the link into it.")
         var from: Int = 1
 
+        @Option(help: "audit-service's archive folder (CRM_AUDIT_ARCHIVE_DIR): verify the archived entries, then the stream after them.")
+        var archive: String?
+
         @Option(help: "The deployment's audit public key, base64 (env CRM_AUDIT_PUBLIC_KEY); checkpoints are only compared, not authenticated, without it.")
         var publicKey: String? = ProcessInfo.processInfo.environment["CRM_AUDIT_PUBLIC_KEY"]
 
@@ -118,7 +121,8 @@ struct Audit: AsyncParsableCommand {
             } ?? connection.router.allShards
             var broken = 0
             for shard in shards {
-                let report = try await AuditVerifier.verify(shard: shard, connection: redis, fromSeq: from, publicKey: key)
+                let archived = try archive.map { try AuditArchive(directory: URL(fileURLWithPath: $0)).records(shard: shard.shard) } ?? []
+                let report = try await AuditVerifier.verify(shard: shard, connection: redis, archived: archived, fromSeq: from, publicKey: key)
                 let signed = key == nil ? "" : ", \(report.checkpointsVerified) signed checkpoint(s) verified"
                 if let problem = report.firstBreak {
                     broken += 1

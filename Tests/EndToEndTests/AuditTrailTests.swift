@@ -145,3 +145,42 @@ struct AuditTrailTests {
         return words
     }
 }
+
+@Suite("audit-service: retention without loss", .serialized)
+struct AuditRetentionTests {
+    @Test("the stream is trimmed only after archiving; verify runs across archive and stream; a tampered archive line is caught")
+    func archiveThenTrim() async throws {
+        let deployment = try await Deployment()
+        let archive = deployment.server.directory.appendingPathComponent("archive")
+        try await deployment.start("audit-service", extra: ["CRM_AUDIT_MAX_LEN": "50", "CRM_AUDIT_ARCHIVE_DIR": archive.path,
+                                                            "CRM_AUDIT_ARCHIVE_EVERY_MS": "100"])
+        let shard = deployment.shard("acme")
+        let events = (0..<300).map { index in
+            Envelope(type: "lead.created", kind: .event, tenant: "acme", actor: "u-1",
+                     payload: ["leadId": .string("L-\(index)"), "stage": "new", "definitionVersion": 1, "recordVersion": 1, "data": [:]])
+        }
+        _ = try await deployment.redis.pipeline(events.map { StreamCommands.xadd(shard.events, fields: [("envelope", $0.encoded())]) })
+        #expect(try await deployment.drained(shard.events))
+        #expect(try await eventually { try await deployment.redis.xlen(shard.audit) <= 50 })
+        let archived = try AuditArchive(directory: archive).records(shard: shard.shard)
+        let kept = try await deployment.redis.xrange(shard.audit).map(AuditRecord.init)
+        #expect(archived.count + kept.count == 300, "nothing lost, nothing twice")
+        #expect((archived + kept).map(\.seq) == Array(1...300))
+
+        let verify = try await deployment.crmctl(["audit", "verify", "--shard", "\(shard.shard)", "--archive", archive.path])
+        #expect(verify.status == 0, "\(verify.output)")
+        #expect(verify.output.contains("300 entries, chain intact"), "\(verify.output)")
+        let streamOnly = try await deployment.crmctl(["audit", "verify", "--shard", "\(shard.shard)"])
+        #expect(streamOnly.status == 1, "without the archive the trail starts mid-chain")
+
+        // Edit one archived line: caught at its position.
+        let segment = try #require(try FileManager.default.contentsOfDirectory(at: archive.appendingPathComponent("shard-\(shard.shard)"), includingPropertiesForKeys: nil).first)
+        var lines = try String(contentsOf: segment, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines[9] = lines[9].replacingOccurrences(of: "L-9", with: "L-X")
+        try (lines.joined(separator: "\n") + "\n").write(to: segment, atomically: true, encoding: .utf8)
+        let tampered = try await deployment.crmctl(["audit", "verify", "--shard", "\(shard.shard)", "--archive", archive.path])
+        #expect(tampered.status == 1)
+        #expect(tampered.output.contains("edited at position 10"), "\(tampered.output)")
+        await deployment.stopAll()
+    }
+}

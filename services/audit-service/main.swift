@@ -1,5 +1,7 @@
 import ArgumentParser
 import AuditService
+import CrmRedis
+import Foundation
 import ServiceKit
 
 @main
@@ -13,6 +15,12 @@ struct AuditServiceCommand: AsyncParsableCommand {
     @OptionGroup var audit: AuditOptions
 
     func run() async throws {
-        try await ServiceRunner.run(name: "audit-service", options: options) { context in try AuditHandler(context: context, options: audit) }
+        try await ServiceRunner.run(name: "audit-service", options: options) { context in
+            try AuditHandler(context: context, options: audit)
+        } extraServices: { context in
+            guard audit.maxLength > 0, let directory = audit.archiveDirectory else { return [] }
+            return [AuditArchiver(archive: AuditArchive(directory: URL(fileURLWithPath: directory)), maxLength: audit.maxLength,
+                                  interval: .milliseconds(audit.archiveEveryMilliseconds), context: context)]
+        }
     }
 }
