@@ -69,7 +69,7 @@ let package = Package(
             dependencies: ["RedisClient", "Contracts", "CrmRedis", log, metrics, coreMetrics, prometheus, lifecycle, unixSignals, argumentParser],
             swiftSettings: strictSettings
         ),
-        .target(name: "CrmKit", dependencies: ["RedisClient", "Contracts", "CrmCore"], swiftSettings: strictSettings),
+        .target(name: "CrmKit", dependencies: ["RedisClient", "Contracts", "CrmCore", "CrmRedis"], swiftSettings: strictSettings),
         .target(name: "PipelineService", dependencies: ["ServiceKit", "CrmRedis", "CrmCore", "Contracts", "RedisClient", log], swiftSettings: strictSettings),
         .target(name: "AuditService", dependencies: ["ServiceKit", "CrmRedis", "Contracts", "RedisClient", log, crypto, argumentParser, lifecycle], swiftSettings: strictSettings),
         .target(name: "AssignmentService", dependencies: ["ServiceKit", "Contracts"], swiftSettings: strictSettings),

@@ -1,4 +1,5 @@
 public import Contracts
+public import CrmRedis
 import Foundation
 public import RedisClient
 
@@ -72,6 +73,13 @@ public final class CrmClient: Sendable {
             throw CrmClientError.noOutcome(commandID: envelope.id, waited: timeout)
         }
         return result
+    }
+
+    /// A record's audit history, oldest first, for its tenant only (what `history()` of the Level 1 API returns).
+    public func history(tenant: String, entity: String, id: String) async throws -> [AuditRecord] {
+        try await pool.withConnection { connection in
+            try await AuditTrail.history(tenant: tenant, subject: AuditSubject(entity: entity, id: id), router: router, connection: connection)
+        }
     }
 
     public func close() async { await pool.close() }

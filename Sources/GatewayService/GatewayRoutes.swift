@@ -105,9 +105,7 @@ public struct GatewayRoutes: Sendable {
         guard Identifier.isTenant(tenant), Identifier.isName(entity), Identifier.isMessageID(id) else {
             return problem(.badRequest, "invalid_id", "bad tenant, entity or record id")
         }
-        let records = try await client.pool.withConnection { connection in
-            try await AuditTrail.history(tenant: tenant, subject: AuditSubject(entity: entity, id: id), router: client.router, connection: connection)
-        }
+        let records = try await client.history(tenant: tenant, entity: entity, id: id)
         return json(.ok, .array(records.map(\.json)))
     }
 

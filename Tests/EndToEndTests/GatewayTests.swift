@@ -19,6 +19,7 @@ struct GatewayTests {
     func commandsOverHTTP() async throws {
         let deployment = try await Deployment()
         try await deployment.start("pipeline-service")
+        try await deployment.start("audit-service")
         let gateway = try await deployment.start("gateway", extra: ["CRM_HTTP_PORT": "0"])
         let port = try #require(gateway.log.split(separator: " ").first { $0.hasPrefix("http.port=") }?.dropFirst("http.port=".count))
         let base = "http://127.0.0.1:\(port)"
@@ -45,6 +46,14 @@ struct GatewayTests {
         #expect(lead.status == 200)
         #expect(lead.body.contains("\"stage\":\"new\""))
         #expect(try await http("GET", "\(base)/v1/tenants/acme/leads/L-404").status == 404)
+        // FUN-CRM-0255: the record's audit history, its tenant's only.
+        #expect(try await deployment.drained(deployment.shard("acme").events))
+        let history = try await http("GET", "\(base)/v1/tenants/acme/lead/L-1001/history")
+        #expect(history.status == 200)
+        let entries = try JSONValue.parse(Array(history.body.utf8))
+        guard case .array(let list) = entries else { Issue.record("history is not an array: \(history.body)"); return }
+        #expect(list.map { $0["type"]?.stringValue } == ["lead.created", "command.accepted"])
+        #expect(try await http("GET", "\(base)/v1/tenants/globex/lead/L-1001/history").body == "[]")
         #expect(try await http("GET", "\(base)/v1/tenants/ACME%7B/leads/L-1").status == 400)
         #expect(try await eventually { try await http("GET", "\(base)/metrics").body.contains("crm_messages_handled_total{service=\"pipeline\"}") })
 
