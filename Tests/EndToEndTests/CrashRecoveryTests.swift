@@ -37,14 +37,23 @@ struct CrashRecoveryTests {
         let commands = leadCommands(Self.total)
         try await publishAll(commands, to: deployment)
         let shard = deployment.shard("acme")
-        // Kill it while it holds a batch it has read but not finished.
-        let holding = try await eventually(every: .milliseconds(1)) {
-            let written = try await deployment.redis.xlen(shard.events)
+        // Kill it while it holds a batch it has read but not finished: freeze it, look, and kill it
+        // only if it holds entries (else let it go on and look again).
+        #expect(try await eventually(every: .milliseconds(2)) { try await deployment.redis.xlen(shard.events) >= 20 })
+        var killedHolding = false
+        for _ in 0..<500 where !killedHolding {
+            doomed.signal(SIGSTOP)
+            try await Task.sleep(for: .milliseconds(5))  // let Redis finish what the frozen process already sent
             let held = try await deployment.redis.xpending(shard.commands(.pipeline), group: "pipeline", count: 1, consumer: "doomed")
-            return written >= 20 && !held.isEmpty
+            if held.isEmpty {
+                doomed.signal(SIGCONT)
+                try await Task.sleep(for: .milliseconds(1))
+            } else {
+                doomed.signal(SIGKILL)
+                killedHolding = true
+            }
         }
-        #expect(holding)
-        doomed.signal(SIGKILL)
+        #expect(killedHolding)
         #expect(await doomed.waitForExit() == 128 + SIGKILL)
         let stranded = try await deployment.redis.xpending(shard.commands(.pipeline), group: "pipeline", count: 1000, consumer: "doomed")
         #expect(!stranded.isEmpty, "the kill landed mid-batch: the dead consumer held unacknowledged entries")
