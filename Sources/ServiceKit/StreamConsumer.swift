@@ -203,7 +203,7 @@ public final class StreamConsumer: Service, Sendable {
             let segmentResults = await withTaskGroup(of: [(InboundMessage, MessageOutcome, Ordering)].self) { group in
                 for ordering in laneOrder {
                     let lane = lanes[ordering]!
-                    group.addTask { zip(lane, await handler.handle(lane: lane)).map { ($0.0, $0.1, ordering) } }
+                    group.addTask { zip(lane, await Self.handle(lane, with: handler)).map { ($0.0, $0.1, ordering) } }
                 }
                 var all: [(InboundMessage, MessageOutcome, Ordering)] = []
                 for await part in group { all += part }
@@ -239,6 +239,22 @@ public final class StreamConsumer: Service, Sendable {
         }
         metrics.handlingTime.recordNanoseconds(Int64((ContinuousClock.now - started).seconds * 1e9))
         try await acknowledge(stream, ids: acks)
+    }
+
+    /// Runs a lane; when Redis was briefly unreachable (a restart, a stale pooled connection), runs
+    /// the rest of the lane again after a short pause rather than leaving it to the claim sweep.
+    /// Safe because every handler's commit is idempotent.
+    static func handle(_ lane: [InboundMessage], with handler: any MessageHandler, attempts: Int = 4) async -> [MessageOutcome] {
+        var outcomes = await handler.handle(lane: lane)
+        for attempt in 1..<attempts {
+            guard let first = outcomes.firstIndex(where: { outcome in
+                if case .failed(let error) = outcome { return (error as? RedisError)?.isRetryable == true }
+                return false
+            }) else { break }
+            try? await Task.sleep(for: backoff(attempt))
+            outcomes = Array(outcomes[..<first]) + (await handler.handle(lane: Array(lane[first...])))
+        }
+        return outcomes
     }
 
     /// Splits a batch at barriers: each barrier is a segment of its own, between the runs around it.

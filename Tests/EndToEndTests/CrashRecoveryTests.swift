@@ -90,3 +90,37 @@ struct CrashRecoveryTests {
         #expect((group.lag ?? 0) < Self.total, "the stop came mid-stream")
     }
 }
+
+@Suite("Redis restarts under the real services", .serialized)
+struct RedisRestartTests {
+    // REL-CRM-0409: the services reconnect by themselves, with backoff, and nothing accepted is lost (AOF always).
+    @Test("redis-server SIGKILLed and restarted from its AOF: accepted work is kept and the services serve again")
+    func servicesReconnect() async throws {
+        let deployment = try await Deployment()
+        let pipeline = try await deployment.start("pipeline-service")
+        let audit = try await deployment.start("audit-service")
+        for name in ["01-definition.publish.json", "04-lead.create.json"] {
+            #expect(try await deployment.crmctl(["publish", Deployment.examples.appendingPathComponent(name).path]).status == 0)
+        }
+        let shard = deployment.shard("acme")
+        #expect(try await deployment.drained(shard.events))
+        let before = try await deployment.redis.xrange(shard.events)
+
+        deployment.server.stop(hard: true)
+        try await Task.sleep(for: .milliseconds(300))
+        try await deployment.server.start()
+        // The harness's own connection broke with the server: its next call reports that, retryable.
+        await #expect(throws: RedisError.self) { try await deployment.redis.send("PING") }
+        #expect(try await deployment.redis.xrange(shard.events) == before, "every acknowledged write survived")
+
+        let next = Envelope(type: "lead.create", kind: .command, tenant: "acme", actor: "u-17", payload: ["leadId": "L-after-restart"])
+        let result = try await deployment.crmctl(["publish", "--timeout", "20", "-"], input: Data(next.encoded()))
+        #expect(result.status == 0, "\(result.output)\n\(pipeline.log.suffix(3000))")
+        #expect(try await deployment.drained(shard.events, timeout: .seconds(30)))
+        #expect(try await deployment.redis.xlen(shard.audit) == before.count + 2)
+        #expect(pipeline.isRunning && audit.isRunning)
+        let report = try await deployment.crmctl(["audit", "verify", "--shard", "\(shard.shard)"])
+        #expect(report.status == 0, "\(report.output)")
+        await deployment.stopAll()
+    }
+}
