@@ -61,7 +61,7 @@ let package = Package(
             providers: [.apt(["libhiredis-dev"])]
         ),
         .target(name: "RedisClient", dependencies: ["CHiredis", log, crypto], swiftSettings: strictSettings),
-        .target(name: "Contracts", swiftSettings: strictSettings),
+        .target(name: "Contracts", dependencies: ["CrmCore"], swiftSettings: strictSettings),
         .target(name: "CrmCore", swiftSettings: strictSettings),
         .target(name: "CrmRedis", dependencies: ["RedisClient", "Contracts", "CrmCore", crypto], swiftSettings: strictSettings),
         .target(

@@ -75,6 +75,11 @@ public enum MessageType {
     public static let commandAccepted = "command.accepted"
     public static let commandRejected = "command.rejected"
 
-    public static let commands = [definitionPublish, leadCreate]
-    public static let events = [definitionPublished, leadCreated, commandAccepted, commandRejected]
+    public static let leadUpdate = "lead.update"
+    public static let leadApply = "lead.apply"
+    public static let leadUpdated = "lead.updated"
+    public static let leadStageChanged = "lead.stage_changed"
+
+    public static let commands = [definitionPublish, leadCreate, leadUpdate, leadApply]
+    public static let events = [definitionPublished, leadCreated, leadUpdated, leadStageChanged, commandAccepted, commandRejected]
 }

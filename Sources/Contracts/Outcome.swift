@@ -5,6 +5,8 @@ public enum RejectionCode: String, Sendable, CaseIterable {
     case unknownDefinition = "unknown_definition"
     case alreadyExists = "already_exists"
     case conflict
+    case invalidTransition = "invalid_transition"
+    case guardFailed = "guard_failed"
     case notFound = "not_found"
     case forbidden
     case `internal`

@@ -56,6 +56,15 @@ public struct PayloadReader: Sendable {
         return Int(number)
     }
 
+    public func optionalNumber(_ key: String) throws(PayloadError) -> Double? {
+        guard let value = fields[key], value != .null else { return nil }
+        switch value {
+        case .integer(let number): return Double(number)
+        case .number(let number) where number.isFinite: return number
+        default: throw PayloadError(field: at(key), reason: "must be a number, not \(value.typeName)")
+        }
+    }
+
     public func optionalBool(_ key: String) throws(PayloadError) -> Bool? {
         guard let value = fields[key], value != .null else { return nil }
         guard case .bool(let flag) = value else { throw PayloadError(field: at(key), reason: "must be a boolean, not \(value.typeName)") }

@@ -5,6 +5,8 @@ public enum FieldValue: Sendable, Hashable, Codable {
     case integer(Int64)
     case number(Double)
     case string(String)
+    /// A list of scalar values (fields of type array).
+    case list([FieldValue])
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -12,7 +14,8 @@ public enum FieldValue: Sendable, Hashable, Codable {
         else if let value = try? container.decode(Bool.self) { self = .bool(value) }
         else if let value = try? container.decode(Int64.self) { self = .integer(value) }
         else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else { self = .string(try container.decode(String.self)) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else { self = .list(try container.decode([FieldValue].self)) }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -23,6 +26,7 @@ public enum FieldValue: Sendable, Hashable, Codable {
         case .integer(let value): try container.encode(value)
         case .number(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
+        case .list(let values): try container.encode(values)
         }
     }
 }
@@ -40,4 +44,14 @@ public struct DomainRejection: Error, Sendable, Equatable, CustomStringConvertib
     }
 
     public var description: String { "\(code): \(message)" }
+}
+
+// No ExpressibleByNilLiteral: `data[key] = nil` must keep meaning "remove the key".
+extension FieldValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral, ExpressibleByFloatLiteral,
+    ExpressibleByArrayLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(floatLiteral value: Double) { self = .number(value) }
+    public init(arrayLiteral elements: FieldValue...) { self = .list(elements) }
 }

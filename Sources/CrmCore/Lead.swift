@@ -50,7 +50,111 @@ public enum LeadRules {
         guard definition.source.entity == .lead else {
             throw DomainRejection(code: "unknown_definition", message: "definition version \(definition.version) describes the entity '\(definition.source.entity.rawValue)', not 'lead'")
         }
+        if let problem = FieldValidation.validate(command.data, rules: definition.source.fields, partial: false) { throw problem }
         return .created(LeadRecord(id: command.leadID, stage: definition.initialStage, definitionVersion: definition.version,
-                                   data: command.data, version: 1))
+                                   data: command.data.filter { $0.value != .null }, version: 1))
+    }
+
+    /// Applies data changes (a `null` clears a field) to the record, checked against the field rules of
+    /// the definition version the record started with. Returns the new record and each change.
+    public static func update(_ record: LeadRecord, changes: [String: FieldValue], expectedVersion: Int?,
+                              definition: CompiledDefinition) throws(DomainRejection) -> (LeadRecord, [FieldChange]) {
+        try checkVersion(record, expectedVersion)
+        if let problem = FieldValidation.validate(changes, rules: definition.source.fields, partial: true) { throw problem }
+        var updated = record
+        var applied: [FieldChange] = []
+        for key in changes.keys.sorted() {
+            let old = record.data[key] ?? .null
+            let new = changes[key]!
+            guard old != new else { continue }
+            applied.append(FieldChange(field: key, old: old, new: new))
+            if new == .null { updated.data.removeValue(forKey: key) } else { updated.data[key] = new }
+        }
+        if applied.isEmpty { return (record, []) }
+        updated.version += 1
+        return (updated, applied)
+    }
+
+    /// Takes `action` from the record's stage: the first of the action's transitions from that stage
+    /// whose condition holds; its guard must hold too.
+    public static func apply(_ record: LeadRecord, action: String, expectedVersion: Int?, definition: CompiledDefinition,
+                             now: Double) throws(DomainRejection) -> StageChange {
+        try checkVersion(record, expectedVersion)
+        let candidates = definition.source.transitions.enumerated().filter { $0.element.action == action && $0.element.from.contains(record.stage) }
+        guard !candidates.isEmpty else {
+            let known = definition.source.transitions.contains { $0.action == action }
+            throw DomainRejection(code: "invalid_transition",
+                                  message: known ? "'\(action)' cannot be taken from stage '\(record.stage)'" : "the definition has no action '\(action)'",
+                                  field: "payload.action")
+        }
+        let context = RecordContext(record: record, now: now, types: definition.fieldTypes)
+        guard let (index, transition) = candidates.first(where: { definition.conditions[$0.offset]?.holds(context) ?? true }) else {
+            throw DomainRejection(code: "invalid_transition", message: "no condition of '\(action)' holds for this record in stage '\(record.stage)'",
+                                  field: "payload.action")
+        }
+        if let guardExpression = definition.guards[index], !guardExpression.holds(context) {
+            throw DomainRejection(code: "guard_failed", message: "the guard of '\(action)' does not hold: \(guardExpression.source)", field: "payload.action")
+        }
+        var moved = record
+        moved.stage = transition.to
+        moved.version += 1
+        return StageChange(record: moved, action: action, from: record.stage, to: transition.to)
+    }
+
+    static func checkVersion(_ record: LeadRecord, _ expected: Int?) throws(DomainRejection) {
+        if let expected, expected != record.version {
+            throw DomainRejection(code: "conflict", message: "the lead is at version \(record.version), not \(expected); read it again", field: "payload.expectedVersion")
+        }
+    }
+}
+
+/// One field's change, with the values before and after (SEC-CRM-0461).
+public struct FieldChange: Sendable, Hashable {
+    public let field: String
+    public let old: FieldValue
+    public let new: FieldValue
+
+    public init(field: String, old: FieldValue, new: FieldValue) {
+        self.field = field
+        self.old = old
+        self.new = new
+    }
+}
+
+/// A record moved by an action.
+public struct StageChange: Sendable, Hashable {
+    public let record: LeadRecord
+    public let action: String
+    public let from: String
+    public let to: String
+}
+
+/// A record as expressions see it: `stage`, `version`, `data.<field>` (dates as instants).
+struct RecordContext: ExpressionContext {
+    let record: LeadRecord
+    let now: Double
+    let types: [String: FieldType]
+
+    func value(of path: [String]) -> ExpressionValue {
+        switch path.first {
+        case "stage": return .string(record.stage)
+        case "version": return .number(Double(record.version))
+        case "data" where path.count == 2:
+            let value = record.data[path[1]] ?? .null
+            if types[path[1]] == .date, case .string(let text) = value { return FieldFormats.date(text).map(ExpressionValue.date) ?? .null }
+            return Self.expressionValue(value)
+        default: return .null
+        }
+    }
+
+    static func expressionValue(_ value: FieldValue) -> ExpressionValue {
+        switch value {
+        case .null: return .null
+        case .bool(let flag): return .bool(flag)
+        case .integer(let number): return .number(Double(number))
+        case .number(let number): return .number(number)
+        case .string(let text): return .string(text)
+        case .list(let items): return .list(items.map(expressionValue))
+        }
     }
 }

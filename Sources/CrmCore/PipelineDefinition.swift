@@ -22,16 +22,27 @@ public struct StageDefinition: Sendable, Hashable, Codable {
     }
 }
 
-/// An action that moves a record from one of `from` to `to`.
+/// An action that moves a record from one of `from` to `to`. When several transitions share an
+/// action and a source stage, the first whose `condition` holds is taken (conditional routing); a
+/// `guard` must hold or the action is refused with `guard_failed`. Both are expressions.
 public struct TransitionDefinition: Sendable, Hashable, Codable {
     public var action: String
     public var from: [String]
     public var to: String
+    public var condition: String?
+    public var guardExpression: String?
 
-    public init(action: String, from: [String], to: String) {
+    public init(action: String, from: [String], to: String, condition: String? = nil, guard guardExpression: String? = nil) {
         self.action = action
         self.from = from
         self.to = to
+        self.condition = condition
+        self.guardExpression = guardExpression
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case action, from, to, condition
+        case guardExpression = "guard"
     }
 }
 
@@ -41,12 +52,33 @@ public struct PipelineDefinition: Sendable, Hashable, Codable {
     public var name: String
     public var stages: [StageDefinition]
     public var transitions: [TransitionDefinition]
+    /// Data rules of the record's fields; none means the data is free-form.
+    public var fields: [FieldRule]
 
-    public init(entity: EntityKind, name: String, stages: [StageDefinition], transitions: [TransitionDefinition] = []) {
+    public init(entity: EntityKind, name: String, stages: [StageDefinition], transitions: [TransitionDefinition] = [], fields: [FieldRule] = []) {
         self.entity = entity
         self.name = name
         self.stages = stages
         self.transitions = transitions
+        self.fields = fields
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        entity = try container.decode(EntityKind.self, forKey: .entity)
+        name = try container.decode(String.self, forKey: .name)
+        stages = try container.decode([StageDefinition].self, forKey: .stages)
+        transitions = try container.decodeIfPresent([TransitionDefinition].self, forKey: .transitions) ?? []
+        // Definitions stored before field rules existed have none.
+        fields = try container.decodeIfPresent([FieldRule].self, forKey: .fields) ?? []
+    }
+
+    /// What expressions of this definition may read: `stage`, `version` and `data.<field>`
+    /// (any `data.*` name when the data is free-form is not known in advance, so none is allowed).
+    public var expressionSchema: ExpressionSchema {
+        var fields: [String: ExpressionType] = ["stage": .string, "version": .number]
+        for rule in self.fields { fields["data.\(rule.name)"] = rule.type.expressionType }
+        return ExpressionSchema(fields)
     }
 }
 
@@ -71,6 +103,11 @@ public struct CompiledDefinition: Sendable, Hashable {
     public let version: Int
     public let initialStage: String
     public let stageNames: [String]
+    /// Field types by name, for reading record data.
+    public var fieldTypes: [String: FieldType] { Dictionary(source.fields.map { ($0.name, $0.type) }, uniquingKeysWith: { first, _ in first }) }
+    /// Each transition's compiled condition and guard, by transition index.
+    public let conditions: [Int: CompiledExpression]
+    public let guards: [Int: CompiledExpression]
 
     /// Checks the whole definition and lists every problem: names, duplicates, exactly one initial
     /// stage, transitions between known stages, no way out of a terminal stage, every stage reachable.
@@ -103,9 +140,12 @@ public struct CompiledDefinition: Sendable, Hashable {
                     continue
                 }
                 if stage.terminal != nil { problem("\(path).from", "stage '\(source)' is terminal; nothing leaves it except through reopen") }
-                if !seenMoves.insert("\(transition.action)@\(source)").inserted {
-                    problem(path, "action '\(transition.action)' is defined twice from stage '\(source)'")
+                // Several transitions of one action from one stage route by their conditions; an
+                // unconditional one must come last, or those after it could never be taken.
+                if seenMoves.contains("\(transition.action)@\(source)") {
+                    problem(path, "action '\(transition.action)' from stage '\(source)' already has a transition without a condition before this one")
                 }
+                if transition.condition == nil { seenMoves.insert("\(transition.action)@\(source)") }
                 edges[source, default: []].insert(transition.to)
             }
         }
@@ -119,8 +159,33 @@ public struct CompiledDefinition: Sendable, Hashable {
                 problem("stages", "stage '\(stage.name)' cannot be reached from the initial stage '\(start)'")
             }
         }
+        var fieldNames: Set<String> = []
+        for (index, rule) in definition.fields.enumerated() {
+            let path = "fields[\(index)]"
+            if !Names.isValid(rule.name) { problem("\(path).name", "'\(rule.name)' must be lower-case letters, digits and '_', starting with a letter") }
+            if !fieldNames.insert(rule.name).inserted { problem("\(path).name", "duplicate field '\(rule.name)'") }
+            if rule.type == .enum, (rule.values ?? []).isEmpty { problem("\(path).values", "an enum field lists its values") }
+            if rule.type != .enum, rule.values != nil { problem("\(path).values", "only enum fields list values") }
+            if let min = rule.min, let max = rule.max, min > max { problem("\(path)", "min is greater than max") }
+            if let min = rule.minLength, let max = rule.maxLength, min > max { problem("\(path)", "minLength is greater than maxLength") }
+        }
+        var conditions: [Int: CompiledExpression] = [:]
+        var guards: [Int: CompiledExpression] = [:]
+        let schema = definition.expressionSchema
+        for (index, transition) in definition.transitions.enumerated() {
+            for (key, source) in [("condition", transition.condition), ("guard", transition.guardExpression)] {
+                guard let source else { continue }
+                do {
+                    let compiled = try CompiledExpression.compile(source, schema: schema)
+                    if key == "condition" { conditions[index] = compiled } else { guards[index] = compiled }
+                } catch {
+                    problem("transitions[\(index)].\(key)", "\(error)")
+                }
+            }
+        }
         guard problems.isEmpty, let initial = initials.first else { throw DefinitionErrors(problems: problems) }
-        return CompiledDefinition(source: definition, version: version, initialStage: initial, stageNames: definition.stages.map(\.name))
+        return CompiledDefinition(source: definition, version: version, initialStage: initial, stageNames: definition.stages.map(\.name),
+                                  conditions: conditions, guards: guards)
     }
 }
 

@@ -8,7 +8,7 @@ enum PayloadMapping {
     static func definition(_ payload: JSONValue) throws(Rejection) -> PipelineDefinition {
         do throws(PayloadError) {
             let reader = try PayloadReader(payload)
-            try reader.allowOnly(["entity", "name", "stages", "transitions"])
+            try reader.allowOnly(["entity", "name", "stages", "transitions", "fields"])
             let entityName = try reader.string("entity", rule: { EntityKind(rawValue: $0) != nil }, expected: "'lead' or 'opportunity'")
             let name = try reader.string("name", maxLength: 100)
             var stages: [StageDefinition] = []
@@ -24,13 +24,27 @@ enum PayloadMapping {
             if stages.isEmpty { throw PayloadError(field: reader.at("stages"), reason: "must hold at least one stage") }
             var transitions: [TransitionDefinition] = []
             for transition in try reader.objects("transitions", required: false, maxCount: 256) {
-                try transition.allowOnly(["action", "from", "to"])
+                try transition.allowOnly(["action", "from", "to", "condition", "guard"])
                 transitions.append(TransitionDefinition(
                     action: try transition.string("action", maxLength: 63, rule: Names.isValid, expected: "lower-case letters, digits and '_'"),
                     from: try transition.strings("from", maxCount: 64, rule: Names.isValid, expected: "a stage name"),
-                    to: try transition.string("to", maxLength: 63, rule: Names.isValid, expected: "a stage name")))
+                    to: try transition.string("to", maxLength: 63, rule: Names.isValid, expected: "a stage name"),
+                    condition: try transition.optionalString("condition", maxLength: 2000),
+                    guard: try transition.optionalString("guard", maxLength: 2000)))
             }
-            return PipelineDefinition(entity: EntityKind(rawValue: entityName)!, name: name, stages: stages, transitions: transitions)
+            var fields: [FieldRule] = []
+            for field in try reader.objects("fields", required: false, maxCount: 200) {
+                try field.allowOnly(["name", "type", "required", "min", "max", "minLength", "maxLength", "values"])
+                fields.append(FieldRule(
+                    name: try field.string("name", maxLength: 63, rule: Names.isValid, expected: "lower-case letters, digits and '_'"),
+                    type: FieldType(rawValue: try field.string("type", rule: { FieldType(rawValue: $0) != nil },
+                                                               expected: FieldType.allCases.map(\.rawValue).joined(separator: ", ")))!,
+                    required: try field.optionalBool("required") ?? false,
+                    min: try field.optionalNumber("min"), max: try field.optionalNumber("max"),
+                    minLength: try field.optionalInt("minLength", range: 0...100_000), maxLength: try field.optionalInt("maxLength", range: 0...100_000),
+                    values: field.has("values") ? try field.strings("values", maxCount: 200, rule: { !$0.isEmpty && $0.utf8.count <= 100 }, expected: "a non-empty value of at most 100 bytes") : nil))
+            }
+            return PipelineDefinition(entity: EntityKind(rawValue: entityName)!, name: name, stages: stages, transitions: transitions, fields: fields)
         } catch {
             throw Rejection(error)
         }
@@ -42,20 +56,48 @@ enum PayloadMapping {
             try reader.allowOnly(["leadId", "data", "definitionVersion"])
             let id = try reader.string("leadId", maxLength: 128, rule: Identifier.isMessageID,
                                        expected: "1–128 letters, digits, '.', '_' or '-', starting with a letter or digit")
-            var data: [String: FieldValue] = [:]
-            if let object = try reader.optionalObject("data") {
-                guard object.fields.count <= maxDataFields else {
-                    throw PayloadError(field: object.path, reason: "has more than \(maxDataFields) fields")
-                }
-                for (key, value) in object.fields {
-                    guard !key.isEmpty, key.utf8.count <= 100 else { throw PayloadError(field: object.at(key), reason: "is not a usable field name (1–100 bytes)") }
-                    data[key] = try fieldValue(value, path: object.at(key))
-                }
-            }
+            let data = try reader.optionalObject("data").map { object throws(PayloadError) in try Self.data(object) } ?? [:]
             return CreateLead(leadID: id, data: data, definitionVersion: try reader.optionalInt("definitionVersion"))
         } catch {
             throw Rejection(error)
         }
+    }
+
+    static func updateLead(_ payload: JSONValue) throws(Rejection) -> (id: String, changes: [String: FieldValue], expectedVersion: Int?) {
+        do throws(PayloadError) {
+            let reader = try PayloadReader(payload)
+            try reader.allowOnly(["leadId", "data", "expectedVersion"])
+            let id = try reader.string("leadId", maxLength: 128, rule: Identifier.isMessageID, expected: "a record id")
+            guard let object = try reader.optionalObject("data"), !object.fields.isEmpty else {
+                throw PayloadError(field: reader.at("data"), reason: "must hold at least one field to change")
+            }
+            return (id, try data(object), try reader.optionalInt("expectedVersion"))
+        } catch {
+            throw Rejection(error)
+        }
+    }
+
+    static func applyToLead(_ payload: JSONValue) throws(Rejection) -> (id: String, action: String, expectedVersion: Int?) {
+        do throws(PayloadError) {
+            let reader = try PayloadReader(payload)
+            try reader.allowOnly(["leadId", "action", "expectedVersion"])
+            return (try reader.string("leadId", maxLength: 128, rule: Identifier.isMessageID, expected: "a record id"),
+                    try reader.string("action", maxLength: 63, rule: Names.isValid, expected: "an action name such as qualify"),
+                    try reader.optionalInt("expectedVersion"))
+        } catch {
+            throw Rejection(error)
+        }
+    }
+
+    /// A `data` object: at most 200 fields of scalar values or lists of them.
+    static func data(_ object: PayloadReader) throws(PayloadError) -> [String: FieldValue] {
+        guard object.fields.count <= maxDataFields else { throw PayloadError(field: object.path, reason: "has more than \(maxDataFields) fields") }
+        var data: [String: FieldValue] = [:]
+        for (key, value) in object.fields {
+            guard !key.isEmpty, key.utf8.count <= 100 else { throw PayloadError(field: object.at(key), reason: "is not a usable field name (1–100 bytes)") }
+            data[key] = try fieldValue(value, path: object.at(key))
+        }
+        return data
     }
 
     static func fieldValue(_ value: JSONValue, path: String) throws(PayloadError) -> FieldValue {
@@ -65,19 +107,29 @@ enum PayloadMapping {
         case .integer(let number): return .integer(number)
         case .number(let number): return .number(number)
         case .string(let text): return .string(text)
-        case .array, .object: throw PayloadError(field: path, reason: "must be a string, number, boolean or null, not \(value.typeName)")
+        case .array(let items):
+            guard items.count <= 100 else { throw PayloadError(field: path, reason: "has more than 100 items") }
+            var values: [FieldValue] = []
+            for (index, item) in items.enumerated() {
+                let value = try fieldValue(item, path: "\(path)[\(index)]")
+                if case .list = value { throw PayloadError(field: "\(path)[\(index)]", reason: "lists do not nest") }
+                values.append(value)
+            }
+            return .list(values)
+        case .object: throw PayloadError(field: path, reason: "must be a string, number, boolean, null or a list of them, not an object")
         }
     }
 
-    static func json(_ data: [String: FieldValue]) -> JSONValue {
-        .object(data.mapValues { value in
-            switch value {
-            case .null: return .null
-            case .bool(let flag): return .bool(flag)
-            case .integer(let number): return .integer(number)
-            case .number(let number): return .number(number)
-            case .string(let text): return .string(text)
-            }
-        })
+    static func json(_ data: [String: FieldValue]) -> JSONValue { .object(data.mapValues(json)) }
+
+    static func json(_ value: FieldValue) -> JSONValue {
+        switch value {
+        case .null: return .null
+        case .bool(let flag): return .bool(flag)
+        case .integer(let number): return .integer(number)
+        case .number(let number): return .number(number)
+        case .string(let text): return .string(text)
+        case .list(let items): return .array(items.map(json))
+        }
     }
 }

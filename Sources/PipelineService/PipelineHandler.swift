@@ -9,7 +9,7 @@ public import ServiceKit
 /// by one atomic commit; a conflicting concurrent write makes it read and decide again.
 public struct PipelineHandler: SingleMessageHandler {
     public let group = "pipeline"
-    public let catalog = MessageCatalog.v1.restricted(to: [MessageType.definitionPublish, MessageType.leadCreate])
+    public let catalog = MessageCatalog.v1.restricted(to: [MessageType.definitionPublish, MessageType.leadCreate, MessageType.leadUpdate, MessageType.leadApply])
     let store: CrmStore
     let committer: CommandCommitter
     let logger: Logger
@@ -30,7 +30,7 @@ public struct PipelineHandler: SingleMessageHandler {
     public func ordering(of message: InboundMessage) -> Ordering {
         let tenant = message.envelope.tenant
         switch message.envelope.type {
-        case MessageType.leadCreate:
+        case MessageType.leadCreate, MessageType.leadUpdate, MessageType.leadApply:
             if let id = message.envelope.payload["leadId"]?.stringValue { return Ordering(scope: tenant, key: "lead/\(id)") }
             return Ordering(scope: tenant, key: "message/\(message.envelope.id)")
         default:
@@ -72,6 +72,8 @@ public struct PipelineHandler: SingleMessageHandler {
         switch command.type {
         case MessageType.definitionPublish: return try await publishDefinition(command, shard: shard)
         case MessageType.leadCreate: return try await createLead(command, shard: shard)
+        case MessageType.leadUpdate: return try await updateLead(command, shard: shard)
+        case MessageType.leadApply: return try await applyToLead(command, shard: shard)
         default: throw PermanentFailure(reason: "unknown_type", detail: "pipeline-service does not handle \(command.type)")
         }
     }
@@ -116,5 +118,55 @@ public struct PipelineHandler: SingleMessageHandler {
             return Decision(writes: [CrmStore.leadWrite(shard: shard, tenant: command.tenant, lead: lead)], events: [event],
                             outcome: CommandOutcome.accepted(command, events: [event], recordID: lead.id, recordVersion: lead.version))
         }
+    }
+
+    /// The lead and the definition version it started with; `not_found` when there is no such lead.
+    private func existingLead(_ id: String, command: Envelope, shard: ShardKeys) async throws -> (LeadRecord, CompiledDefinition) {
+        guard let lead = try await store.lead(shard: shard, tenant: command.tenant, id: id) else {
+            throw Rejection(.notFound, "tenant '\(command.tenant)' has no lead '\(id)'", field: "payload.leadId")
+        }
+        guard let definition = try await store.definition(shard: shard, tenant: command.tenant, entity: .lead, version: lead.definitionVersion) else {
+            throw Rejection(.internal, "definition version \(lead.definitionVersion) of lead '\(id)' is missing")
+        }
+        return (lead, definition)
+    }
+
+    private func updateLead(_ command: Envelope, shard: ShardKeys) async throws -> Decision {
+        let request = try PayloadMapping.updateLead(command.payload)
+        let (lead, definition) = try await existingLead(request.id, command: command, shard: shard)
+        let (updated, changes): (LeadRecord, [FieldChange])
+        do {
+            (updated, changes) = try LeadRules.update(lead, changes: request.changes, expectedVersion: request.expectedVersion, definition: definition)
+        } catch {
+            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+        }
+        guard !changes.isEmpty else {
+            return Decision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: lead.id, recordVersion: lead.version))
+        }
+        let event = command.event(type: MessageType.leadUpdated, payload: [
+            "leadId": .string(lead.id), "recordVersion": .integer(Int64(updated.version)),
+            "changes": .array(changes.map { ["field": .string($0.field), "old": PayloadMapping.json($0.old), "new": PayloadMapping.json($0.new)] }),
+        ])
+        return Decision(writes: [CrmStore.leadWrite(shard: shard, tenant: command.tenant, lead: updated)], events: [event],
+                        outcome: CommandOutcome.accepted(command, events: [event], recordID: lead.id, recordVersion: updated.version))
+    }
+
+    private func applyToLead(_ command: Envelope, shard: ShardKeys) async throws -> Decision {
+        let request = try PayloadMapping.applyToLead(command.payload)
+        let (lead, definition) = try await existingLead(request.id, command: command, shard: shard)
+        let change: StageChange
+        do {
+            // Expressions see the command's time, so a replay decides alike.
+            let now = RFC3339.seconds(command.occurredAt) ?? 0
+            change = try LeadRules.apply(lead, action: request.action, expectedVersion: request.expectedVersion, definition: definition, now: now)
+        } catch {
+            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+        }
+        let event = command.event(type: MessageType.leadStageChanged, payload: [
+            "leadId": .string(lead.id), "action": .string(change.action), "from": .string(change.from), "to": .string(change.to),
+            "recordVersion": .integer(Int64(change.record.version)),
+        ])
+        return Decision(writes: [CrmStore.leadWrite(shard: shard, tenant: command.tenant, lead: change.record)], events: [event],
+                        outcome: CommandOutcome.accepted(command, events: [event], recordID: lead.id, recordVersion: change.record.version))
     }
 }

@@ -8,14 +8,16 @@ struct MessageCatalogTests {
     @Test("v1 knows the contract's command and event types with their kinds")
     func v1Types() {
         #expect(Set(MessageCatalog.v1.entries.keys) == [
-            "definition.publish", "lead.create", "definition.published", "lead.created", "command.accepted", "command.rejected",
+            "definition.publish", "lead.create", "lead.update", "lead.apply", "definition.published", "lead.created", "lead.updated",
+            "lead.stage_changed", "command.accepted", "command.rejected",
         ])
         #expect(MessageCatalog.v1.entry(for: "lead.create")?.kind == .command)
         #expect(MessageCatalog.v1.entry(for: "definition.publish")?.kind == .command)
         #expect(MessageCatalog.v1.entry(for: "lead.created")?.kind == .event)
         #expect(MessageCatalog.v1.entry(for: "command.rejected")?.kind == .event)
         #expect(MessageCatalog.v1.entry(for: "lead.create")?.currentVersion == 1)
-        #expect(MessageCatalog.v1.entry(for: "lead.apply") == nil)
+        #expect(MessageCatalog.v1.entry(for: "lead.apply")?.kind == .command)
+        #expect(MessageCatalog.v1.entry(for: "opportunity.apply") == nil)
     }
 
     @Test("a known type at its version is accepted unchanged")

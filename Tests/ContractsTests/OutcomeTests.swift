@@ -92,7 +92,8 @@ struct OutcomeTests {
     @Test("rejection codes are the wire contract's")
     func rejectionCodes() {
         #expect(RejectionCode.allCases.map(\.rawValue) == [
-            "invalid_payload", "invalid_definition", "unknown_definition", "already_exists", "conflict", "not_found", "forbidden", "internal",
+            "invalid_payload", "invalid_definition", "unknown_definition", "already_exists", "conflict", "invalid_transition", "guard_failed",
+            "not_found", "forbidden", "internal",
         ])
     }
 

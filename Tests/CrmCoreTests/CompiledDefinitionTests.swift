@@ -92,7 +92,7 @@ struct CompiledDefinitionTests {
         Case(name: "the same action twice from one stage",
              definition: definition([Stage(name: "new", initial: true), Stage(name: "a"), Stage(name: "b")],
                                     [Move(action: "go", from: ["new"], to: "a"), Move(action: "go", from: ["a", "new"], to: "b")]),
-             path: "transitions[1]", says: "action 'go' is defined twice from stage 'new'"),
+             path: "transitions[1]", says: "action 'go' from stage 'new' already has a transition without a condition"),
         Case(name: "a transition from no stage",
              definition: definition([Stage(name: "new", initial: true)], [Move(action: "go", from: [], to: "new")]),
              path: "transitions[0].from", says: "at least one stage"),

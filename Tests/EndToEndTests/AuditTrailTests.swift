@@ -79,7 +79,7 @@ struct AuditTrailTests {
             var publish = definition
             publish.id = Envelope.newID()
             publish.tenant = tenant
-            let lead = Envelope(type: "lead.create", kind: .command, tenant: tenant, actor: "u-99", payload: ["leadId": "L-1001"])
+            let lead = Envelope(type: "lead.create", kind: .command, tenant: tenant, actor: "u-99", payload: ["leadId": "L-1001", "data": ["name": "Globex lead"]])
             for command in [publish, lead] {
                 #expect(try await deployment.crmctl(["publish", "-"], input: Data(command.encoded())).status == 0)
             }

@@ -10,7 +10,7 @@ struct CrashRecoveryTests {
 
     func leadCommands(_ count: Int) -> [Envelope] {
         (0..<count).map { index in
-            Envelope(type: "lead.create", kind: .command, tenant: "acme", actor: "u-17", payload: ["leadId": .string("L-\(index)"), "data": ["n": .integer(Int64(index))]])
+            Envelope(type: "lead.create", kind: .command, tenant: "acme", actor: "u-17", payload: ["leadId": .string("L-\(index)"), "data": ["name": .string("Lead \(index)"), "score": .integer(Int64(index % 100))]])
         }
     }
 
@@ -113,7 +113,7 @@ struct RedisRestartTests {
         await #expect(throws: RedisError.self) { try await deployment.redis.send("PING") }
         #expect(try await deployment.redis.xrange(shard.events) == before, "every acknowledged write survived")
 
-        let next = Envelope(type: "lead.create", kind: .command, tenant: "acme", actor: "u-17", payload: ["leadId": "L-after-restart"])
+        let next = Envelope(type: "lead.create", kind: .command, tenant: "acme", actor: "u-17", payload: ["leadId": "L-after-restart", "data": ["name": "After the restart"]])
         let result = try await deployment.crmctl(["publish", "--timeout", "20", "-"], input: Data(next.encoded()))
         #expect(result.status == 0, "\(result.output)\n\(pipeline.log.suffix(3000))")
         #expect(try await deployment.drained(shard.events, timeout: .seconds(30)))

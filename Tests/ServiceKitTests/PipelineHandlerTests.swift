@@ -134,4 +134,85 @@ struct PipelineHandlerTests {
         }
         #expect(try await events().filter { $0.type == "lead.created" }.count == 1)
     }
+
+    func command(_ type: String, _ payload: JSONValue) -> Envelope {
+        Envelope(type: type, kind: .command, tenant: fixture.tenant, actor: "u-1", payload: payload)
+    }
+
+    func richDefinition() -> Envelope {
+        command("definition.publish", [
+            "entity": "lead", "name": "Scored",
+            "stages": [["name": "new", "initial": true], ["name": "qualified"], ["name": "nurture"], ["name": "won", "terminal": "won"]],
+            "transitions": [
+                ["action": "qualify", "from": ["new"], "to": "qualified", "condition": "data.score > 50"],
+                ["action": "qualify", "from": ["new"], "to": "nurture"],
+                ["action": "close_won", "from": ["qualified"], "to": "won", "guard": "data.score >= 90"],
+            ],
+            "fields": .array([["name": "name", "type": "string", "required": true], ["name": "score", "type": "number", "min": 0, "max": 100]]
+                + (0..<16).map { ["name": .string("f\($0)"), "type": "number"] }),
+        ])
+    }
+
+    func record(_ id: String) async throws -> JSONValue {
+        let bytes = try #require(try await fixture.redis.send("HGET", fixture.shard.record(tenant: "acme", entity: "lead", id: id), "d").bytes)
+        return try JSONValue.parse(bytes)
+    }
+
+    // FUN-CRM-0282, FUN-CRM-0261, FUN-CRM-0277: update, then an action routed by its condition, guarded.
+    @Test("lead.update and lead.apply: changes with old and new values, conditional routing, guards, versions")
+    func updateAndApply() async throws {
+        let create = command("lead.create", ["leadId": "L-1", "data": ["name": "Ada", "score": 40]])
+        let update = command("lead.update", ["leadId": "L-1", "data": ["score": 72], "expectedVersion": 1])
+        let stale = command("lead.update", ["leadId": "L-1", "data": ["score": 10], "expectedVersion": 1])
+        let qualify = command("lead.apply", ["leadId": "L-1", "action": "qualify", "expectedVersion": 2])
+        let closeTooEarly = command("lead.apply", ["leadId": "L-1", "action": "close_won"])
+        let unknownAction = command("lead.apply", ["leadId": "L-1", "action": "teleport"])
+        let missing = command("lead.update", ["leadId": "L-404", "data": ["score": 1]])
+        let badField = command("lead.update", ["leadId": "L-1", "data": ["score": 101]])
+        try await run([richDefinition(), create, update, stale, qualify, closeTooEarly, unknownAction, missing, badField])
+        #expect(try await outcome(create).type == "command.accepted")
+        #expect(try await outcome(update).payload["recordVersion"] == 2)
+        for (rejected, code, field) in [(stale, "conflict", "payload.expectedVersion"), (closeTooEarly, "guard_failed", "payload.action"),
+                                        (unknownAction, "invalid_transition", "payload.action"), (missing, "not_found", "payload.leadId"),
+                                        (badField, "invalid_payload", "payload.data.score")] {
+            let result = try await outcome(rejected)
+            #expect(result.payload["code"]?.stringValue == code, "\(rejected.payload)")
+            #expect(result.payload["field"]?.stringValue == field, "\(rejected.payload)")
+        }
+        #expect(try await outcome(qualify).payload["recordVersion"] == 3)
+        let all = try await events()
+        let updated = try #require(all.first { $0.type == "lead.updated" })
+        #expect(updated.payload["changes"] == [["field": "score", "old": 40, "new": 72]])
+        let moved = try #require(all.first { $0.type == "lead.stage_changed" })
+        #expect(moved.payload["from"] == "new")
+        #expect(moved.payload["to"] == "qualified", "score 72 > 50 routes to qualified")
+        let stored = try await record("L-1")
+        #expect(stored["stage"] == "qualified")
+        #expect(stored["version"] == 3)
+        #expect(stored["data"]?["score"] == 72)
+    }
+
+    // REL-CRM-0397, BUS-CRM-0044: 16 concurrent updaters on one record, from two consumers, lose nothing.
+    @Test("16 concurrent updaters on one record from two consumers: every change applied, one version each")
+    func concurrentUpdaters() async throws {
+        try await run([richDefinition(), command("lead.create", ["leadId": "L-hot", "data": ["name": "Hot"]])])
+        let updates = (0..<16).map { command("lead.update", ["leadId": "L-hot", "data": [.init("f\($0)"): .integer(Int64($0))]]) }
+        let first = fixture.consumer(handler, name: "u1", batchSize: 4)
+        let second = fixture.consumer(handler, name: "u2", batchSize: 4)
+        let other = Task { try await second.run() }
+        try await running(first) {
+            for envelope in updates { try await fixture.publish(envelope) }
+            #expect(try await eventually {
+                let group = try await fixture.redis.xinfoGroups(fixture.shard.commands(.pipeline)).first
+                return group?.lag == 0 && group?.pending == 0
+            })
+        }
+        second.requestStop()
+        try await other.value
+        for envelope in updates { #expect(try await outcome(envelope).type == "command.accepted") }
+        let stored = try await record("L-hot")
+        #expect(stored["version"] == 17)
+        for index in 0..<16 { #expect(stored["data"]?["f\(index)"] == .integer(Int64(index)), "f\(index) was lost") }
+        #expect(try await events().filter { $0.type == "lead.updated" }.count == 16)
+    }
 }

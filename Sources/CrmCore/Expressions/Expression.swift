@@ -16,7 +16,7 @@ public protocol ExpressionContext {
 
 /// A condition or guard of a definition (DESIGN §4): parsed and type-checked once, at publish time;
 /// evaluation is pure, bounded and total (a type mismatch at run time is false, never a crash).
-public struct CompiledExpression: Sendable, Equatable {
+public struct CompiledExpression: Sendable, Hashable {
     public let source: String
     public let root: ExpressionNode
     public let type: ExpressionType

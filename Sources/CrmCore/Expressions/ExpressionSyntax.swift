@@ -12,7 +12,7 @@ public struct ExpressionError: Error, Sendable, Equatable, CustomStringConvertib
 }
 
 /// The limits that keep every expression cheap and total (SEC-CRM-0443).
-public struct ExpressionLimits: Sendable, Equatable {
+public struct ExpressionLimits: Sendable, Hashable {
     public var maxLength: Int
     public var maxDepth: Int
     public var maxListItems: Int

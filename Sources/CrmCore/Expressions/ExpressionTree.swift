@@ -1,5 +1,5 @@
 /// A parsed expression. Nodes keep the column they start at, for type errors.
-public indirect enum ExpressionNode: Sendable, Equatable {
+public indirect enum ExpressionNode: Sendable, Hashable {
     case literal(ExpressionValue, column: Int)
     case path([String], column: Int)
     case list([ExpressionNode], column: Int)
@@ -17,12 +17,12 @@ public indirect enum ExpressionNode: Sendable, Equatable {
     }
 }
 
-public enum BinaryOperator: String, Sendable, Equatable {
+public enum BinaryOperator: String, Sendable, Hashable {
     case and, or, equal = "==", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">=", `in`
 }
 
 /// The pure functions an expression may call.
-public enum ExpressionFunction: String, Sendable, Equatable, CaseIterable {
+public enum ExpressionFunction: String, Sendable, Hashable, CaseIterable {
     /// `len(text or list)` → number
     case len
     /// `now()` → date: the evaluation's clock, fixed per evaluation
@@ -34,7 +34,7 @@ public enum ExpressionFunction: String, Sendable, Equatable, CaseIterable {
 }
 
 /// A value during evaluation. Dates are seconds since 1970 (UTC).
-public enum ExpressionValue: Sendable, Equatable {
+public enum ExpressionValue: Sendable, Hashable {
     case null
     case bool(Bool)
     case number(Double)
