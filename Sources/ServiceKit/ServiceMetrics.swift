@@ -15,6 +15,6 @@ struct ServiceMetrics: Sendable {
         deadLettered = Counter(label: "crm_messages_dead_lettered_total", dimensions: dimensions)
         retried = Counter(label: "crm_messages_failed_total", dimensions: dimensions)
         claimed = Counter(label: "crm_messages_claimed_total", dimensions: dimensions)
-        handlingTime = Timer(label: "crm_message_handling_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+        handlingTime = Timer(label: "crm_batch_handling_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
     }
 }
