@@ -109,6 +109,9 @@ public struct CompiledDefinition: Sendable, Hashable {
     public let conditions: [Int: CompiledExpression]
     public let guards: [Int: CompiledExpression]
 
+    /// The one action that may leave a terminal (won or lost) stage.
+    public static let reopenAction = "reopen"
+
     /// Checks the whole definition and lists every problem: names, duplicates, exactly one initial
     /// stage, transitions between known stages, no way out of a terminal stage, every stage reachable.
     public static func compile(_ definition: PipelineDefinition, version: Int) throws(DefinitionErrors) -> CompiledDefinition {
@@ -139,7 +142,9 @@ public struct CompiledDefinition: Sendable, Hashable {
                     problem("\(path).from", "unknown stage '\(source)'")
                     continue
                 }
-                if stage.terminal != nil { problem("\(path).from", "stage '\(source)' is terminal; nothing leaves it except through reopen") }
+                if stage.terminal != nil, transition.action != Self.reopenAction {
+                    problem("\(path).from", "stage '\(source)' is terminal; only a '\(Self.reopenAction)' transition leaves it")
+                }
                 // Several transitions of one action from one stage route by their conditions; an
                 // unconditional one must come last, or those after it could never be taken.
                 if seenMoves.contains("\(transition.action)@\(source)") {

@@ -156,7 +156,7 @@ struct CompiledDefinitionTests {
         let definition = Self.definition(
             [Stage(name: "new", initial: true), Stage(name: "won", terminal: .won), Stage(name: "island"), Stage(name: "x_y", initial: false, terminal: .lost)],
             [Move(action: "win", from: ["new"], to: "won"), Move(action: "win", from: ["new"], to: "x_y"),
-             Move(action: "reopen", from: ["won"], to: "new")])
+             Move(action: "undo", from: ["won"], to: "new")])
         let problems = Pipelines.problems(definition)
         #expect(problems.map(\.path) == ["transitions[1]", "transitions[2].from", "stages"])
         #expect(problems.last?.message == "stage 'island' cannot be reached from the initial stage 'new'")

@@ -14,6 +14,7 @@ struct LeadLifecycleTests {
             TransitionDefinition(action: "close_won", from: ["qualified"], to: "won", guard: "data.budget >= 1000 and data.email != null"),
             TransitionDefinition(action: "close_lost", from: ["new", "qualified", "nurture"], to: "lost"),
             TransitionDefinition(action: "requalify", from: ["nurture"], to: "qualified", condition: "days_since(data.last_contact) < 30"),
+            TransitionDefinition(action: "reopen", from: ["won", "lost"], to: "new"),
         ],
         fields: [
             FieldRule(name: "name", type: .string, required: true, maxLength: 50),
@@ -157,5 +158,18 @@ struct LeadLifecycleTests {
             #expect(paths.contains("fields[10].name"))
             #expect(error.problems.first { $0.path == "transitions[0].condition" }?.message.contains("column") == true)
         }
+    }
+
+    // FUN-CRM-0282: close and reopen.
+    @Test("a closed lead reopens only through 'reopen'; other actions cannot leave a terminal stage")
+    func reopen() throws {
+        let lost = try LeadRules.apply(lead(["name": "A"]), action: "close_lost", expectedVersion: nil, definition: compiled, now: now)
+        #expect(lost.to == "lost")
+        let reopened = try LeadRules.apply(lost.record, action: "reopen", expectedVersion: 2, definition: compiled, now: now)
+        #expect(reopened.to == "new")
+        #expect(reopened.record.version == 3)
+        var leaky = Self.definition
+        leaky.transitions.append(TransitionDefinition(action: "revive", from: ["won"], to: "qualified"))
+        #expect(throws: DefinitionErrors.self) { try CompiledDefinition.compile(leaky, version: 1) }
     }
 }

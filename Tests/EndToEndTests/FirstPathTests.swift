@@ -44,6 +44,14 @@ struct FirstPathTests {
         let validation = try await Deployment.validateContracts([file.path])
         #expect(validation.status == 0, "\(validation.output)")
 
+        // The story ends with L-1001 qualified at version 3 (create, update, apply).
+        let shown = try await deployment.crmctl(["lead", "show", "--tenant", "acme", "L-1001"])
+        #expect(shown.status == 0)
+        let lead = try JSONValue.parse(Array(shown.output.utf8))
+        #expect(lead["stage"] == "qualified")
+        #expect(lead["version"] == 3)
+        #expect(try await deployment.crmctl(["lead", "show", "--tenant", "acme", "L-404"]).status == 1)
+
         let verify = try await deployment.crmctl(["audit", "verify"])
         #expect(verify.status == 0, "\(verify.output)")
         #expect(verify.output.contains("shard \(shard.shard): \(events.count) entries, chain intact"), "\(verify.output)")
