@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "RedisClient", dependencies: ["CHiredis", log, crypto], swiftSettings: strictSettings),
         .target(name: "Contracts", dependencies: ["CrmCore"], swiftSettings: strictSettings),
         .target(name: "CrmCore", swiftSettings: strictSettings),
-        .target(name: "CrmRedis", dependencies: ["RedisClient", "Contracts", "CrmCore", crypto], swiftSettings: strictSettings),
+        .target(name: "CrmRedis", dependencies: ["RedisClient", "Contracts", "CrmCore", crypto, log], swiftSettings: strictSettings),
         .target(
             name: "ServiceKit",
             dependencies: ["RedisClient", "Contracts", "CrmRedis", log, metrics, coreMetrics, prometheus, lifecycle, unixSignals, argumentParser],
@@ -72,12 +72,12 @@ let package = Package(
         .target(name: "CrmKit", dependencies: ["RedisClient", "Contracts", "CrmCore", "CrmRedis"], swiftSettings: strictSettings),
         .target(name: "PipelineService", dependencies: ["ServiceKit", "CrmRedis", "CrmCore", "Contracts", "RedisClient", log], swiftSettings: strictSettings),
         .target(name: "AuditService", dependencies: ["ServiceKit", "CrmRedis", "Contracts", "RedisClient", log, crypto, argumentParser, lifecycle], swiftSettings: strictSettings),
-        .target(name: "AssignmentService", dependencies: ["ServiceKit", "Contracts"], swiftSettings: strictSettings),
+        .target(name: "AssignmentService", dependencies: ["ServiceKit", "Contracts", "CrmCore", "CrmRedis", log], swiftSettings: strictSettings),
         .target(name: "SlaTimerService", dependencies: ["ServiceKit", "Contracts"], swiftSettings: strictSettings),
         .target(name: "IntegrationService", dependencies: ["ServiceKit", "Contracts"], swiftSettings: strictSettings),
         .executableTarget(
             name: "crmctl",
-            dependencies: ["CrmKit", "CrmRedis", "Contracts", "RedisClient", argumentParser, crypto],
+            dependencies: ["CrmKit", "CrmRedis", "CrmCore", "Contracts", "RedisClient", argumentParser, crypto],
             swiftSettings: strictSettings
         ),
         serviceExecutable("pipeline-service", library: "PipelineService"),
@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(name: "CrmRedisTests", dependencies: ["CrmRedis", "Contracts", crypto], swiftSettings: strictSettings),
         .testTarget(
             name: "ServiceKitTests",
-            dependencies: ["ServiceKit", "PipelineService", "AuditService", "CrmRedis", "Contracts", "RedisClient", "TestSupport", log],
+            dependencies: ["ServiceKit", "PipelineService", "AuditService", "AssignmentService", "CrmRedis", "Contracts", "RedisClient", "TestSupport", log],
             swiftSettings: strictSettings
         ),
         .testTarget(

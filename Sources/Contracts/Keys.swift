@@ -28,6 +28,8 @@ public struct ShardKeys: Sendable, Hashable {
     public func tenant(_ tenant: String) -> String { "crm:\(tag):t:\(tenant)" }
     /// A hash of a tenant's definitions for one entity: `latest` and one field per version.
     public func definitions(tenant: String, entity: String) -> String { "\(self.tenant(tenant)):def:\(entity)" }
+    /// A tenant's directory of users: a hash with its version `v` and one `u:<user id>` JSON per user.
+    public func directory(tenant: String) -> String { "\(self.tenant(tenant)):directory" }
     /// A record: a hash with its version `v` and JSON document `d`.
     public func record(tenant: String, entity: String, id: String) -> String { "\(self.tenant(tenant)):\(entity):\(id)" }
 }

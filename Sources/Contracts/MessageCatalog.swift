@@ -80,6 +80,9 @@ public enum MessageType {
     public static let leadUpdated = "lead.updated"
     public static let leadStageChanged = "lead.stage_changed"
 
-    public static let commands = [definitionPublish, leadCreate, leadUpdate, leadApply]
-    public static let events = [definitionPublished, leadCreated, leadUpdated, leadStageChanged, commandAccepted, commandRejected]
+    public static let directoryPutUser = "directory.put_user"
+    public static let directoryUserUpdated = "directory.user_updated"
+
+    public static let commands = [definitionPublish, leadCreate, leadUpdate, leadApply, directoryPutUser]
+    public static let events = [definitionPublished, leadCreated, leadUpdated, leadStageChanged, directoryUserUpdated, commandAccepted, commandRejected]
 }

@@ -54,13 +54,17 @@ public struct PipelineDefinition: Sendable, Hashable, Codable {
     public var transitions: [TransitionDefinition]
     /// Data rules of the record's fields; none means the data is free-form.
     public var fields: [FieldRule]
+    /// Roles allowed per permission (`create`, `update`, an action); none means open to every actor.
+    public var permissions: [String: [String]]
 
-    public init(entity: EntityKind, name: String, stages: [StageDefinition], transitions: [TransitionDefinition] = [], fields: [FieldRule] = []) {
+    public init(entity: EntityKind, name: String, stages: [StageDefinition], transitions: [TransitionDefinition] = [],
+                fields: [FieldRule] = [], permissions: [String: [String]] = [:]) {
         self.entity = entity
         self.name = name
         self.stages = stages
         self.transitions = transitions
         self.fields = fields
+        self.permissions = permissions
     }
 
     public init(from decoder: any Decoder) throws {
@@ -71,6 +75,7 @@ public struct PipelineDefinition: Sendable, Hashable, Codable {
         transitions = try container.decodeIfPresent([TransitionDefinition].self, forKey: .transitions) ?? []
         // Definitions stored before field rules existed have none.
         fields = try container.decodeIfPresent([FieldRule].self, forKey: .fields) ?? []
+        permissions = try container.decodeIfPresent([String: [String]].self, forKey: .permissions) ?? [:]
     }
 
     /// What expressions of this definition may read: `stage`, `version` and `data.<field>`
@@ -173,6 +178,14 @@ public struct CompiledDefinition: Sendable, Hashable {
             if rule.type != .enum, rule.values != nil { problem("\(path).values", "only enum fields list values") }
             if let min = rule.min, let max = rule.max, min > max { problem("\(path)", "min is greater than max") }
             if let min = rule.minLength, let max = rule.maxLength, min > max { problem("\(path)", "minLength is greater than maxLength") }
+        }
+        let actions = Set(definition.transitions.map(\.action))
+        for (permission, roles) in definition.permissions.sorted(by: { $0.key < $1.key }) {
+            if permission != "create", permission != "update", !actions.contains(permission) {
+                problem("permissions.\(permission)", "is neither create, update nor an action of a transition")
+            }
+            if roles.isEmpty { problem("permissions.\(permission)", "lists no role") }
+            for role in roles where !Names.isValid(role) { problem("permissions.\(permission)", "'\(role)' is not a role name") }
         }
         var conditions: [Int: CompiledExpression] = [:]
         var guards: [Int: CompiledExpression] = [:]

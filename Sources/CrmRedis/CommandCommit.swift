@@ -1,4 +1,5 @@
 public import Contracts
+public import Logging
 public import RedisClient
 
 /// One hash written by a command, guarded by the version it had when the decision was made.
@@ -82,5 +83,43 @@ public struct CommandCommitter: Sendable {
         default:
             throw RedisError.unexpectedReply(command: "commit script", expected: "ok, replay or conflict", got: status)
         }
+    }
+}
+
+/// What a command decided: the records to write, the events, and its outcome.
+public struct CommandDecision: Sendable {
+    public let writes: [RecordWrite]
+    public let events: [Envelope]
+    public let outcome: Envelope
+
+    public init(writes: [RecordWrite], events: [Envelope], outcome: Envelope) {
+        self.writes = writes
+        self.events = events
+        self.outcome = outcome
+    }
+}
+
+extension CommandCommitter {
+    /// Decides and commits, deciding again when a record changed meanwhile (optimistic concurrency);
+    /// a `Rejection` thrown by `decide` is committed as `command.rejected`. After `maxAttempts`
+    /// conflicts the command is rejected with `conflict`.
+    public func decideAndCommit(_ command: Envelope, shard: ShardKeys, acknowledging entry: (stream: String, entryID: String)?,
+                                maxAttempts: Int = 8, logger: Logger, decide: () async throws -> CommandDecision) async throws {
+        for _ in 1...maxAttempts {
+            let decision: CommandDecision
+            do {
+                decision = try await decide()
+            } catch let rejection as Rejection {
+                decision = CommandDecision(writes: [], events: [], outcome: CommandOutcome.rejected(command, rejection))
+            }
+            switch try await commit(command: command, shard: shard, writes: decision.writes, events: decision.events,
+                                    outcome: decision.outcome, acknowledging: entry) {
+            case .committed, .replayed: return
+            case .conflict(let key, let version):
+                logger.debug("optimistic conflict, deciding again", metadata: ["crm.key": "\(key)", "crm.version": "\(version)"])
+            }
+        }
+        let rejection = Rejection(.conflict, "the record kept changing while this command was applied (\(maxAttempts) attempts); send it again")
+        _ = try await commit(command: command, shard: shard, writes: [], events: [], outcome: CommandOutcome.rejected(command, rejection), acknowledging: entry)
     }
 }

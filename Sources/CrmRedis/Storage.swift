@@ -62,6 +62,20 @@ public struct CrmStore: Sendable {
         return try Self.decoder.decode(LeadRecord.self, from: Data(bytes))
     }
 
+    /// The actor's directory entry, whether the tenant has a directory at all, and the directory's version.
+    public func directory(shard: ShardKeys, tenant: String, user: String) async throws -> (exists: Bool, user: DirectoryUser?, version: Int) {
+        let reply = try await pool.send("HMGET", shard.directory(tenant: tenant), "v", "u:\(user)")
+        let parts = reply.array ?? []
+        let version = Int(parts.first?.integer ?? 0)
+        let entry = try (parts.count > 1 ? parts[1].bytes : nil).map { try Self.decoder.decode(DirectoryUser.self, from: Data($0)) }
+        return (version > 0, entry, version)
+    }
+
+    public static func directoryWrite(shard: ShardKeys, tenant: String, user: DirectoryUser, currentVersion: Int) -> RecordWrite {
+        RecordWrite(key: shard.directory(tenant: tenant), expectedVersion: currentVersion, newVersion: currentVersion + 1,
+                    fields: [("u:\(user.userId)", encode(user))])
+    }
+
     public static func definitionWrite(shard: ShardKeys, tenant: String, definition: CompiledDefinition) -> RecordWrite {
         RecordWrite(key: shard.definitions(tenant: tenant, entity: definition.source.entity.rawValue),
                     expectedVersion: definition.version - 1, newVersion: definition.version,

@@ -8,7 +8,7 @@ enum PayloadMapping {
     static func definition(_ payload: JSONValue) throws(Rejection) -> PipelineDefinition {
         do throws(PayloadError) {
             let reader = try PayloadReader(payload)
-            try reader.allowOnly(["entity", "name", "stages", "transitions", "fields"])
+            try reader.allowOnly(["entity", "name", "stages", "transitions", "fields", "permissions"])
             let entityName = try reader.string("entity", rule: { EntityKind(rawValue: $0) != nil }, expected: "'lead' or 'opportunity'")
             let name = try reader.string("name", maxLength: 100)
             var stages: [StageDefinition] = []
@@ -44,7 +44,16 @@ enum PayloadMapping {
                     minLength: try field.optionalInt("minLength", range: 0...100_000), maxLength: try field.optionalInt("maxLength", range: 0...100_000),
                     values: field.has("values") ? try field.strings("values", maxCount: 200, rule: { !$0.isEmpty && $0.utf8.count <= 100 }, expected: "a non-empty value of at most 100 bytes") : nil))
             }
-            return PipelineDefinition(entity: EntityKind(rawValue: entityName)!, name: name, stages: stages, transitions: transitions, fields: fields)
+            var permissions: [String: [String]] = [:]
+            if let object = try reader.optionalObject("permissions") {
+                guard object.fields.count <= 256 else { throw PayloadError(field: object.path, reason: "has more than 256 permissions") }
+                for key in object.fields.keys.sorted() {
+                    guard Names.isValid(key) else { throw PayloadError(field: object.at(key), reason: "is not a permission name (create, update or an action)") }
+                    permissions[key] = try object.strings(key, maxCount: 32, rule: Names.isValid, expected: "a role name")
+                }
+            }
+            return PipelineDefinition(entity: EntityKind(rawValue: entityName)!, name: name, stages: stages, transitions: transitions,
+                                      fields: fields, permissions: permissions)
         } catch {
             throw Rejection(error)
         }

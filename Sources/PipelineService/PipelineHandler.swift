@@ -13,8 +13,6 @@ public struct PipelineHandler: SingleMessageHandler {
     let store: CrmStore
     let committer: CommandCommitter
     let logger: Logger
-    /// Decide-and-commit rounds before a command is refused with `conflict`.
-    let maxAttempts = 8
 
     public init(context: ServiceContext) {
         self.store = CrmStore(pool: context.pool)
@@ -39,36 +37,13 @@ public struct PipelineHandler: SingleMessageHandler {
     }
 
     public func handle(_ message: InboundMessage) async throws -> Bool {
-        let command = message.envelope
-        let entry = (stream: message.stream, entryID: message.entryID)
-        for _ in 1...maxAttempts {
-            let decision: Decision
-            do {
-                decision = try await decide(command, shard: message.shard)
-            } catch let rejection as Rejection {
-                decision = Decision(writes: [], events: [], outcome: CommandOutcome.rejected(command, rejection))
-            }
-            let result = try await committer.commit(command: command, shard: message.shard, writes: decision.writes,
-                                                    events: decision.events, outcome: decision.outcome, acknowledging: entry)
-            switch result {
-            case .committed, .replayed: return true
-            case .conflict(let key, let version):
-                logger.debug("optimistic conflict, deciding again", metadata: ["crm.key": "\(key)", "crm.version": "\(version)"])
-            }
+        try await committer.decideAndCommit(message.envelope, shard: message.shard, acknowledging: (message.stream, message.entryID), logger: logger) {
+            try await decide(message.envelope, shard: message.shard)
         }
-        let rejection = Rejection(.conflict, "the record kept changing while this command was applied (\(maxAttempts) attempts); send it again")
-        _ = try await committer.commit(command: command, shard: message.shard, writes: [], events: [],
-                                       outcome: CommandOutcome.rejected(command, rejection), acknowledging: entry)
         return true
     }
 
-    struct Decision {
-        let writes: [RecordWrite]
-        let events: [Envelope]
-        let outcome: Envelope
-    }
-
-    private func decide(_ command: Envelope, shard: ShardKeys) async throws -> Decision {
+    private func decide(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
         switch command.type {
         case MessageType.definitionPublish: return try await publishDefinition(command, shard: shard)
         case MessageType.leadCreate: return try await createLead(command, shard: shard)
@@ -78,8 +53,12 @@ public struct PipelineHandler: SingleMessageHandler {
         }
     }
 
-    private func publishDefinition(_ command: Envelope, shard: ShardKeys) async throws -> Decision {
+    private func publishDefinition(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
         let draft = try PayloadMapping.definition(command.payload)
+        let directory = try await store.directory(shard: shard, tenant: command.tenant, user: command.actor)
+        if let refusal = Authorization.checkAdministration(actor: command.actor, user: directory.user, directoryExists: directory.exists) {
+            throw Rejection(.forbidden, refusal.message)
+        }
         let latest = try await store.latestDefinitionVersion(shard: shard, tenant: command.tenant, entity: draft.entity)
         let compiled: CompiledDefinition
         do {
@@ -93,11 +72,11 @@ public struct PipelineHandler: SingleMessageHandler {
             "definitionVersion": .integer(Int64(compiled.version)),
             "stages": .array(compiled.stageNames.map(JSONValue.string)), "initialStage": .string(compiled.initialStage),
         ])
-        return Decision(writes: [CrmStore.definitionWrite(shard: shard, tenant: command.tenant, definition: compiled)], events: [event],
+        return CommandDecision(writes: [CrmStore.definitionWrite(shard: shard, tenant: command.tenant, definition: compiled)], events: [event],
                         outcome: CommandOutcome.accepted(command, events: [event], recordVersion: compiled.version))
     }
 
-    private func createLead(_ command: Envelope, shard: ShardKeys) async throws -> Decision {
+    private func createLead(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
         let request = try PayloadMapping.createLead(command.payload)
         let (existing, definition) = try await store.leadCreationContext(shard: shard, tenant: command.tenant, leadID: request.leadID,
                                                                           definitionVersion: request.definitionVersion)
@@ -107,16 +86,29 @@ public struct PipelineHandler: SingleMessageHandler {
         } catch {
             throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
         }
+        if case .created = creation, let definition {
+            try await authorize(command, permission: "create", definition: definition, shard: shard)
+        }
         switch creation {
         case .existing(let lead):
-            return Decision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: lead.id, recordVersion: lead.version))
+            return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: lead.id, recordVersion: lead.version))
         case .created(let lead):
             let event = command.event(type: MessageType.leadCreated, payload: [
                 "leadId": .string(lead.id), "stage": .string(lead.stage), "definitionVersion": .integer(Int64(lead.definitionVersion)),
                 "recordVersion": .integer(Int64(lead.version)), "data": PayloadMapping.json(lead.data),
             ])
-            return Decision(writes: [CrmStore.leadWrite(shard: shard, tenant: command.tenant, lead: lead)], events: [event],
+            return CommandDecision(writes: [CrmStore.leadWrite(shard: shard, tenant: command.tenant, lead: lead)], events: [event],
                             outcome: CommandOutcome.accepted(command, events: [event], recordID: lead.id, recordVersion: lead.version))
+        }
+    }
+
+    /// Refuses with `forbidden` unless the actor's roles (from the tenant's directory, never from the
+    /// message) allow `permission` under the definition.
+    private func authorize(_ command: Envelope, permission: String, definition: CompiledDefinition, shard: ShardKeys) async throws {
+        guard !definition.source.permissions.isEmpty else { return }
+        let directory = try await store.directory(shard: shard, tenant: command.tenant, user: command.actor)
+        if let refusal = Authorization.check(actor: command.actor, user: directory.user, permission: permission, definition: definition.source) {
+            throw Rejection(.forbidden, refusal.message)
         }
     }
 
@@ -131,9 +123,10 @@ public struct PipelineHandler: SingleMessageHandler {
         return (lead, definition)
     }
 
-    private func updateLead(_ command: Envelope, shard: ShardKeys) async throws -> Decision {
+    private func updateLead(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
         let request = try PayloadMapping.updateLead(command.payload)
         let (lead, definition) = try await existingLead(request.id, command: command, shard: shard)
+        try await authorize(command, permission: "update", definition: definition, shard: shard)
         let (updated, changes): (LeadRecord, [FieldChange])
         do {
             (updated, changes) = try LeadRules.update(lead, changes: request.changes, expectedVersion: request.expectedVersion, definition: definition)
@@ -141,19 +134,20 @@ public struct PipelineHandler: SingleMessageHandler {
             throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
         }
         guard !changes.isEmpty else {
-            return Decision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: lead.id, recordVersion: lead.version))
+            return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: lead.id, recordVersion: lead.version))
         }
         let event = command.event(type: MessageType.leadUpdated, payload: [
             "leadId": .string(lead.id), "recordVersion": .integer(Int64(updated.version)),
             "changes": .array(changes.map { ["field": .string($0.field), "old": PayloadMapping.json($0.old), "new": PayloadMapping.json($0.new)] }),
         ])
-        return Decision(writes: [CrmStore.leadWrite(shard: shard, tenant: command.tenant, lead: updated)], events: [event],
+        return CommandDecision(writes: [CrmStore.leadWrite(shard: shard, tenant: command.tenant, lead: updated)], events: [event],
                         outcome: CommandOutcome.accepted(command, events: [event], recordID: lead.id, recordVersion: updated.version))
     }
 
-    private func applyToLead(_ command: Envelope, shard: ShardKeys) async throws -> Decision {
+    private func applyToLead(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
         let request = try PayloadMapping.applyToLead(command.payload)
         let (lead, definition) = try await existingLead(request.id, command: command, shard: shard)
+        try await authorize(command, permission: request.action, definition: definition, shard: shard)
         let change: StageChange
         do {
             // Expressions see the command's time, so a replay decides alike.
@@ -166,7 +160,7 @@ public struct PipelineHandler: SingleMessageHandler {
             "leadId": .string(lead.id), "action": .string(change.action), "from": .string(change.from), "to": .string(change.to),
             "recordVersion": .integer(Int64(change.record.version)),
         ])
-        return Decision(writes: [CrmStore.leadWrite(shard: shard, tenant: command.tenant, lead: change.record)], events: [event],
+        return CommandDecision(writes: [CrmStore.leadWrite(shard: shard, tenant: command.tenant, lead: change.record)], events: [event],
                         outcome: CommandOutcome.accepted(command, events: [event], recordID: lead.id, recordVersion: change.record.version))
     }
 }

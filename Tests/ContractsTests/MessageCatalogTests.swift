@@ -9,7 +9,7 @@ struct MessageCatalogTests {
     func v1Types() {
         #expect(Set(MessageCatalog.v1.entries.keys) == [
             "definition.publish", "lead.create", "lead.update", "lead.apply", "definition.published", "lead.created", "lead.updated",
-            "lead.stage_changed", "command.accepted", "command.rejected",
+            "lead.stage_changed", "directory.put_user", "directory.user_updated", "command.accepted", "command.rejected",
         ])
         #expect(MessageCatalog.v1.entry(for: "lead.create")?.kind == .command)
         #expect(MessageCatalog.v1.entry(for: "definition.publish")?.kind == .command)

@@ -18,6 +18,7 @@ struct FirstPathTests {
     func exampleStory() async throws {
         let deployment = try await Deployment()
         try await deployment.start("pipeline-service")
+        try await deployment.start("assignment-service")
         try await deployment.start("audit-service")
         let commands = try FileManager.default.contentsOfDirectory(atPath: Deployment.examples.path).sorted().filter { name in
             guard let data = FileManager.default.contents(atPath: Deployment.examples.appendingPathComponent(name).path),
@@ -51,6 +52,9 @@ struct FirstPathTests {
         #expect(lead["stage"] == "qualified")
         #expect(lead["version"] == 3)
         #expect(try await deployment.crmctl(["lead", "show", "--tenant", "acme", "L-404"]).status == 1)
+        // The story's definition lists no permissions: anyone may act (Level 1).
+        let can = try await deployment.crmctl(["can", "--tenant", "acme", "--actor", "u-nobody", "close_won"])
+        #expect(can.status == 0, "\(can.output)")
 
         let verify = try await deployment.crmctl(["audit", "verify"])
         #expect(verify.status == 0, "\(verify.output)")

@@ -1,0 +1,50 @@
+/// A user of a tenant's directory: the roles the services resolve for an actor (never read from a message).
+public struct DirectoryUser: Sendable, Hashable, Codable {
+    public var userId: String
+    public var roles: [String]
+    public var name: String?
+    public var active: Bool
+
+    public init(userId: String, roles: [String], name: String? = nil, active: Bool = true) {
+        self.userId = userId
+        self.roles = roles
+        self.name = name
+        self.active = active
+    }
+}
+
+/// RBAC (SEC-CRM-0467, SEC-CRM-0437): who may do what to a record of a definition.
+public enum Authorization {
+    /// The role that administers a tenant: its directory and its definitions.
+    public static let adminRole = "admin"
+
+    /// The permission a command needs: `create`, `update`, or the action's name.
+    /// A definition without permissions is open to every actor (Level 1); one with permissions admits
+    /// only active users of the tenant's directory, and for a listed permission only its roles.
+    public static func check(actor: String, user: DirectoryUser?, permission: String, definition: PipelineDefinition) -> DomainRejection? {
+        guard !definition.permissions.isEmpty else { return nil }
+        guard let user, user.active else {
+            return DomainRejection(code: "forbidden", message: "'\(actor)' is not an active user of the tenant's directory")
+        }
+        guard let roles = definition.permissions[permission] else { return nil }
+        guard !Set(roles).isDisjoint(with: user.roles) else {
+            return DomainRejection(code: "forbidden", message: "'\(permission)' needs one of the roles \(roles.joined(separator: ", ")); '\(actor)' has \(user.roles.isEmpty ? "none" : user.roles.joined(separator: ", "))")
+        }
+        return nil
+    }
+
+    /// `can(action)` of the Level 1 API: whether `check` would let the actor through.
+    public static func can(actor: String, user: DirectoryUser?, permission: String, definition: PipelineDefinition) -> Bool {
+        check(actor: actor, user: user, permission: permission, definition: definition) == nil
+    }
+
+    /// Changing a tenant's directory or definitions: anyone while the tenant has no directory yet
+    /// (the first user put must then be an admin), an active admin afterwards.
+    public static func checkAdministration(actor: String, user: DirectoryUser?, directoryExists: Bool) -> DomainRejection? {
+        guard directoryExists else { return nil }
+        guard let user, user.active, user.roles.contains(adminRole) else {
+            return DomainRejection(code: "forbidden", message: "'\(actor)' needs the role '\(adminRole)' to change the tenant's directory or definitions")
+        }
+        return nil
+    }
+}
