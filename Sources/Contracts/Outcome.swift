@@ -7,6 +7,7 @@ public enum RejectionCode: String, Sendable, CaseIterable {
     case conflict
     case invalidTransition = "invalid_transition"
     case guardFailed = "guard_failed"
+    case vetoed
     case notFound = "not_found"
     case forbidden
     case `internal`

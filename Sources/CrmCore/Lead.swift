@@ -78,7 +78,7 @@ public enum LeadRules {
     /// Takes `action` from the record's stage: the first of the action's transitions from that stage
     /// whose condition holds; its guard must hold too.
     public static func apply(_ record: LeadRecord, action: String, expectedVersion: Int?, definition: CompiledDefinition,
-                             now: Double) throws(DomainRejection) -> StageChange {
+                             now: Double, actor: String = "", registry: ExtensionRegistry = .empty) throws(DomainRejection) -> StageChange {
         try checkVersion(record, expectedVersion)
         let candidates = definition.source.transitions.enumerated().filter { $0.element.action == action && $0.element.from.contains(record.stage) }
         guard !candidates.isEmpty else {
@@ -95,10 +95,20 @@ public enum LeadRules {
         if let guardExpression = definition.guards[index], !guardExpression.holds(context) {
             throw DomainRejection(code: "guard_failed", message: "the guard of '\(action)' does not hold: \(guardExpression.source)", field: "payload.action")
         }
+        // Registered conditions, then before hooks, in the order the definition lists them.
+        let proposal = TransitionProposal(record: record, action: action, from: record.stage, to: transition.to, actor: actor)
+        for name in transition.requires where registry.conditions[name]?(proposal) != true {
+            throw DomainRejection(code: "guard_failed", message: "the condition '\(name)' of '\(action)' does not hold", field: "payload.action")
+        }
+        for name in transition.hooks.before {
+            if case .veto(let reason)? = registry.beforeHooks[name]?(proposal) {
+                throw DomainRejection(code: "vetoed", message: "'\(name)' vetoed '\(action)': \(reason)", field: "payload.action")
+            }
+        }
         var moved = record
         moved.stage = transition.to
         moved.version += 1
-        return StageChange(record: moved, action: action, from: record.stage, to: transition.to)
+        return StageChange(record: moved, action: action, from: record.stage, to: transition.to, afterHooks: transition.hooks.after)
     }
 
     static func checkVersion(_ record: LeadRecord, _ expected: Int?) throws(DomainRejection) {
@@ -127,6 +137,16 @@ public struct StageChange: Sendable, Hashable {
     public let action: String
     public let from: String
     public let to: String
+    /// Registered after hooks to run once the change is committed, in order.
+    public let afterHooks: [String]
+
+    public init(record: LeadRecord, action: String, from: String, to: String, afterHooks: [String] = []) {
+        self.record = record
+        self.action = action
+        self.from = from
+        self.to = to
+        self.afterHooks = afterHooks
+    }
 }
 
 /// A record as expressions see it: `stage`, `version`, `data.<field>` (dates as instants).

@@ -31,18 +31,36 @@ public struct TransitionDefinition: Sendable, Hashable, Codable {
     public var to: String
     public var condition: String?
     public var guardExpression: String?
+    /// Registered Swift conditions that must all hold (after the guard).
+    public var requires: [String]
+    /// Registered hooks: `before` may veto, `after` sees the committed change.
+    public var hooks: TransitionHookNames
 
-    public init(action: String, from: [String], to: String, condition: String? = nil, guard guardExpression: String? = nil) {
+    public init(action: String, from: [String], to: String, condition: String? = nil, guard guardExpression: String? = nil,
+                requires: [String] = [], hooks: TransitionHookNames = TransitionHookNames()) {
         self.action = action
         self.from = from
         self.to = to
         self.condition = condition
         self.guardExpression = guardExpression
+        self.requires = requires
+        self.hooks = hooks
     }
 
     enum CodingKeys: String, CodingKey {
-        case action, from, to, condition
+        case action, from, to, condition, requires, hooks
         case guardExpression = "guard"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        action = try container.decode(String.self, forKey: .action)
+        from = try container.decode([String].self, forKey: .from)
+        to = try container.decode(String.self, forKey: .to)
+        condition = try container.decodeIfPresent(String.self, forKey: .condition)
+        guardExpression = try container.decodeIfPresent(String.self, forKey: .guardExpression)
+        requires = try container.decodeIfPresent([String].self, forKey: .requires) ?? []
+        hooks = try container.decodeIfPresent(TransitionHookNames.self, forKey: .hooks) ?? TransitionHookNames()
     }
 }
 
@@ -119,7 +137,7 @@ public struct CompiledDefinition: Sendable, Hashable {
 
     /// Checks the whole definition and lists every problem: names, duplicates, exactly one initial
     /// stage, transitions between known stages, no way out of a terminal stage, every stage reachable.
-    public static func compile(_ definition: PipelineDefinition, version: Int) throws(DefinitionErrors) -> CompiledDefinition {
+    public static func compile(_ definition: PipelineDefinition, version: Int, registry: ExtensionRegistry = .empty) throws(DefinitionErrors) -> CompiledDefinition {
         var problems: [DefinitionProblem] = []
         func problem(_ path: String, _ message: String) { problems.append(DefinitionProblem(path: path, message: message)) }
 
@@ -201,6 +219,7 @@ public struct CompiledDefinition: Sendable, Hashable {
                 }
             }
         }
+        problems += registry.problems(in: definition)
         guard problems.isEmpty, let initial = initials.first else { throw DefinitionErrors(problems: problems) }
         return CompiledDefinition(source: definition, version: version, initialStage: initial, stageNames: definition.stages.map(\.name),
                                   conditions: conditions, guards: guards)

@@ -91,11 +91,14 @@ public struct CommandDecision: Sendable {
     public let writes: [RecordWrite]
     public let events: [Envelope]
     public let outcome: Envelope
+    /// Runs once the decision is committed (not on a replay): after hooks.
+    public let afterCommit: (@Sendable () async -> Void)?
 
-    public init(writes: [RecordWrite], events: [Envelope], outcome: Envelope) {
+    public init(writes: [RecordWrite], events: [Envelope], outcome: Envelope, afterCommit: (@Sendable () async -> Void)? = nil) {
         self.writes = writes
         self.events = events
         self.outcome = outcome
+        self.afterCommit = afterCommit
     }
 }
 
@@ -114,7 +117,10 @@ extension CommandCommitter {
             }
             switch try await commit(command: command, shard: shard, writes: decision.writes, events: decision.events,
                                     outcome: decision.outcome, acknowledging: entry) {
-            case .committed, .replayed: return
+            case .committed:
+                await decision.afterCommit?()
+                return
+            case .replayed: return
             case .conflict(let key, let version):
                 logger.debug("optimistic conflict, deciding again", metadata: ["crm.key": "\(key)", "crm.version": "\(version)"])
             }

@@ -9,10 +9,13 @@ public import RedisClient
 public struct CrmStore: Sendable {
     public let pool: RedisPool
     private let cache: DefinitionCache
+    /// The registered Swift conditions and hooks stored definitions may name.
+    public let registry: ExtensionRegistry
 
-    public init(pool: RedisPool, cache: DefinitionCache = DefinitionCache()) {
+    public init(pool: RedisPool, cache: DefinitionCache = DefinitionCache(), registry: ExtensionRegistry = .empty) {
         self.pool = pool
         self.cache = cache
+        self.registry = registry
     }
 
     /// What deciding a `lead.create` needs, read in one round trip (plus one more the first time a
@@ -50,8 +53,14 @@ public struct CrmStore: Sendable {
         if let known = cache[cacheKey] { return known }
         guard let bytes = try await pool.send("HGET", key, "d:\(wanted)").bytes else { return nil }
         let source = try Self.decoder.decode(PipelineDefinition.self, from: Data(bytes))
-        // Stored definitions passed compilation when published.
-        let compiled = try CompiledDefinition.compile(source, version: wanted)
+        // Stored definitions passed compilation when published; one that no longer does names a Swift
+        // extension this process has not registered: refuse the command rather than retry it forever.
+        let compiled: CompiledDefinition
+        do {
+            compiled = try CompiledDefinition.compile(source, version: wanted, registry: registry)
+        } catch {
+            throw Rejection(.internal, "\(entity.rawValue) definition version \(wanted) of tenant '\(tenant)' does not compile in this service (\(error)); is a registered condition or hook missing here?")
+        }
         cache[cacheKey] = compiled
         return compiled
     }

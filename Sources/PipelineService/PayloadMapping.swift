@@ -24,13 +24,20 @@ enum PayloadMapping {
             if stages.isEmpty { throw PayloadError(field: reader.at("stages"), reason: "must hold at least one stage") }
             var transitions: [TransitionDefinition] = []
             for transition in try reader.objects("transitions", required: false, maxCount: 256) {
-                try transition.allowOnly(["action", "from", "to", "condition", "guard"])
+                try transition.allowOnly(["action", "from", "to", "condition", "guard", "requires", "hooks"])
+                let hooks = try transition.optionalObject("hooks")
+                try hooks?.allowOnly(["before", "after"])
+                let name: (String) -> Bool = { !$0.isEmpty && $0.utf8.count <= 100 }
                 transitions.append(TransitionDefinition(
                     action: try transition.string("action", maxLength: 63, rule: Names.isValid, expected: "lower-case letters, digits and '_'"),
                     from: try transition.strings("from", maxCount: 64, rule: Names.isValid, expected: "a stage name"),
                     to: try transition.string("to", maxLength: 63, rule: Names.isValid, expected: "a stage name"),
                     condition: try transition.optionalString("condition", maxLength: 2000),
-                    guard: try transition.optionalString("guard", maxLength: 2000)))
+                    guard: try transition.optionalString("guard", maxLength: 2000),
+                    requires: try transition.strings("requires", required: false, maxCount: 16, rule: name, expected: "a registered condition's name"),
+                    hooks: TransitionHookNames(
+                        before: try hooks?.strings("before", required: false, maxCount: 16, rule: name, expected: "a registered hook's name") ?? [],
+                        after: try hooks?.strings("after", required: false, maxCount: 16, rule: name, expected: "a registered hook's name") ?? [])))
             }
             var fields: [FieldRule] = []
             for field in try reader.objects("fields", required: false, maxCount: 200) {

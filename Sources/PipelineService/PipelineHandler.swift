@@ -1,5 +1,5 @@
 public import Contracts
-import CrmCore
+public import CrmCore
 public import CrmRedis
 import Logging
 import RedisClient
@@ -14,8 +14,9 @@ public struct PipelineHandler: SingleMessageHandler {
     let committer: CommandCommitter
     let logger: Logger
 
-    public init(context: ServiceContext) {
-        self.store = CrmStore(pool: context.pool)
+    /// `extensions`: the Swift conditions and hooks this deployment registers for its definitions.
+    public init(context: ServiceContext, extensions: ExtensionRegistry = .empty) {
+        self.store = CrmStore(pool: context.pool, registry: extensions)
         let policy = CommitPolicy(idempotencyTTLSeconds: context.options.idempotencyTTLSeconds)
         self.committer = CommandCommitter(pool: context.pool, group: "pipeline", policy: policy)
         self.logger = context.logger
@@ -62,7 +63,7 @@ public struct PipelineHandler: SingleMessageHandler {
         let latest = try await store.latestDefinitionVersion(shard: shard, tenant: command.tenant, entity: draft.entity)
         let compiled: CompiledDefinition
         do {
-            compiled = try CompiledDefinition.compile(draft, version: latest + 1)
+            compiled = try CompiledDefinition.compile(draft, version: latest + 1, registry: store.registry)
         } catch {
             let first = error.problems.first?.path
             throw Rejection(.invalidDefinition, "the definition has \(error.problems.count) problem(s): \(error)", field: first.map { "payload.\($0)" })
@@ -152,7 +153,8 @@ public struct PipelineHandler: SingleMessageHandler {
         do {
             // Expressions see the command's time, so a replay decides alike.
             let now = RFC3339.seconds(command.occurredAt) ?? 0
-            change = try LeadRules.apply(lead, action: request.action, expectedVersion: request.expectedVersion, definition: definition, now: now)
+            change = try LeadRules.apply(lead, action: request.action, expectedVersion: request.expectedVersion, definition: definition, now: now,
+                                         actor: command.actor, registry: store.registry)
         } catch {
             throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
         }
@@ -160,7 +162,16 @@ public struct PipelineHandler: SingleMessageHandler {
             "leadId": .string(lead.id), "action": .string(change.action), "from": .string(change.from), "to": .string(change.to),
             "recordVersion": .integer(Int64(change.record.version)),
         ])
+        let hooks: [ExtensionRegistry.AfterHook] = change.afterHooks.compactMap { store.registry.afterHooks[$0] }
+        let committed = change
+        var afterCommit: (@Sendable () async -> Void)?
+        if !hooks.isEmpty {
+            afterCommit = { @Sendable in
+                for hook in hooks { await hook(committed) }
+            }
+        }
         return CommandDecision(writes: [CrmStore.leadWrite(shard: shard, tenant: command.tenant, lead: change.record)], events: [event],
-                        outcome: CommandOutcome.accepted(command, events: [event], recordID: lead.id, recordVersion: change.record.version))
+                               outcome: CommandOutcome.accepted(command, events: [event], recordID: lead.id, recordVersion: change.record.version),
+                               afterCommit: afterCommit)
     }
 }

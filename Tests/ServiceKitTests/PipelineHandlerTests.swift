@@ -1,6 +1,8 @@
 import Contracts
 import CrmRedis
+import CrmCore
 import Foundation
+import Synchronization
 import Logging
 import PipelineService
 import RedisClient
@@ -37,8 +39,8 @@ struct PipelineHandlerTests {
         try await fixture.redis.xrange(fixture.shard.events).map { try EnvelopeReader().read($0.field("envelope") ?? []) }
     }
 
-    func run(_ envelopes: [Envelope]) async throws {
-        let consumer = fixture.consumer(handler, name: "p1")
+    func run(_ envelopes: [Envelope], with handler: PipelineHandler? = nil) async throws {
+        let consumer = fixture.consumer(handler ?? self.handler, name: "p1")
         try await running(consumer) {
             for envelope in envelopes { try await fixture.publish(envelope) }
             let stream = fixture.shard.commands(.pipeline)
@@ -214,5 +216,48 @@ struct PipelineHandlerTests {
         #expect(stored["version"] == 17)
         for index in 0..<16 { #expect(stored["data"]?["f\(index)"] == .integer(Int64(index)), "f\(index) was lost") }
         #expect(try await events().filter { $0.type == "lead.updated" }.count == 16)
+    }
+
+    // FUN-CRM-0267: an after hook sees the committed change; a before hook's veto writes nothing.
+    @Test("registered hooks: a veto is rejected as vetoed with nothing written; an after hook runs once the change is committed")
+    func hooks() async throws {
+        let seen = Mutex<[Int]>([])
+        let redis = fixture.redis
+        let key = fixture.shard.record(tenant: "acme", entity: "lead", id: "L-h")
+        var registry = ExtensionRegistry()
+        registry.before("weekday_only") { proposal in proposal.record.data["weekend"] == .bool(true) ? .veto("not at weekends") : .proceed }
+        registry.after("read_back") { _ in
+            // The record as stored when the hook runs.
+            let version = (try? await redis.send("HGET", key, "v").integer).flatMap { $0 }
+            seen.withLock { $0.append(Int(version ?? -1)) }
+        }
+        let context = ServiceContext(name: "pipeline-service", options: try ServiceOptions.fromEnvironment(), pool: fixture.pool, router: fixture.router, logger: Logger(label: "test"))
+        let hooked = PipelineHandler(context: context, extensions: registry)
+        let definition = command("definition.publish", [
+            "entity": "lead", "name": "Hooked",
+            "stages": [["name": "new", "initial": true], ["name": "won", "terminal": "won"]],
+            "transitions": [["action": "close_won", "from": ["new"], "to": "won", "hooks": ["before": ["weekday_only"], "after": ["read_back"]]]],
+        ])
+        let create = command("lead.create", ["leadId": "L-h", "data": ["weekend": true]])
+        let vetoed = command("lead.apply", ["leadId": "L-h", "action": "close_won"])
+        let weekday = command("lead.update", ["leadId": "L-h", "data": ["weekend": false]])
+        let closing = command("lead.apply", ["leadId": "L-h", "action": "close_won"])
+        try await running(fixture.consumer(hooked, name: "h1")) {
+            for envelope in [definition, create, vetoed, weekday, closing] { try await fixture.publish(envelope) }
+            #expect(try await eventually {
+                let group = try await fixture.redis.xinfoGroups(fixture.shard.commands(.pipeline)).first
+                return group?.lag == 0 && group?.pending == 0
+            })
+        }
+        let refusal = try await outcome(vetoed)
+        #expect(refusal.payload["code"] == "vetoed")
+        #expect(refusal.payload["message"]?.stringValue?.contains("not at weekends") == true)
+        #expect(try await outcome(closing).type == "command.accepted")
+        #expect(seen.withLock { $0 } == [3], "the after hook ran once, after the commit of version 3")
+        // The same registry must be given to the service that reads the definition back.
+        let plain = PipelineHandler(context: context)
+        let another = command("lead.create", ["leadId": "L-h2"])
+        try await run([another], with: plain)
+        #expect(try await outcome(another).payload["code"] == "internal", "without its registry the stored definition cannot be compiled")
     }
 }
