@@ -88,7 +88,7 @@ let package = Package(
         .target(
             name: "GatewayService",
             dependencies: [
-                "ServiceKit", "CrmKit", "CrmRedis", "Contracts", "RedisClient", log, prometheus,
+                "ServiceKit", "CrmKit", "CrmRedis", "CrmCore", "Contracts", "RedisClient", log, prometheus,
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

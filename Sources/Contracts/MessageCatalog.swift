@@ -83,6 +83,14 @@ public enum MessageType {
     public static let directoryPutUser = "directory.put_user"
     public static let directoryUserUpdated = "directory.user_updated"
 
-    public static let commands = [definitionPublish, leadCreate, leadUpdate, leadApply, directoryPutUser]
-    public static let events = [definitionPublished, leadCreated, leadUpdated, leadStageChanged, directoryUserUpdated, commandAccepted, commandRejected]
+    public static let opportunityCreate = "opportunity.create"
+    public static let opportunityUpdate = "opportunity.update"
+    public static let opportunityApply = "opportunity.apply"
+    public static let opportunityCreated = "opportunity.created"
+    public static let opportunityUpdated = "opportunity.updated"
+    public static let opportunityStageChanged = "opportunity.stage_changed"
+
+    public static let commands = [definitionPublish, leadCreate, leadUpdate, leadApply, opportunityCreate, opportunityUpdate, opportunityApply, directoryPutUser]
+    public static let events = [definitionPublished, leadCreated, leadUpdated, leadStageChanged, opportunityCreated, opportunityUpdated,
+                                opportunityStageChanged, directoryUserUpdated, commandAccepted, commandRejected]
 }

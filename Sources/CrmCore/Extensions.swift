@@ -1,6 +1,6 @@
 /// A transition about to happen, as registered Swift conditions and hooks see it.
 public struct TransitionProposal: Sendable, Hashable {
-    public let record: LeadRecord
+    public let record: PipelineRecord
     public let action: String
     public let from: String
     public let to: String

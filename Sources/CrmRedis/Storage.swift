@@ -18,19 +18,19 @@ public struct CrmStore: Sendable {
         self.registry = registry
     }
 
-    /// What deciding a `lead.create` needs, read in one round trip (plus one more the first time a
-    /// definition version is seen): the record if it exists, else the definition it would start on.
-    public func leadCreationContext(shard: ShardKeys, tenant: String, leadID: String, definitionVersion: Int?) async throws -> (LeadRecord?, CompiledDefinition?) {
+    /// What deciding a `lead.create` or `opportunity.create` needs, read in one round trip (plus one more
+    /// the first time a definition version is seen): the record if it exists, else the definition it would start on.
+    public func creationContext(shard: ShardKeys, tenant: String, entity: EntityKind, id: String, definitionVersion: Int?) async throws -> (PipelineRecord?, CompiledDefinition?) {
         let replies = try await pool.pipeline([
-            RedisCommand("HGET", [shard.record(tenant: tenant, entity: "lead", id: leadID), "d"]),
-            RedisCommand("HGET", [shard.definitions(tenant: tenant, entity: EntityKind.lead.rawValue), "v"]),
+            RedisCommand("HGET", [shard.record(tenant: tenant, entity: entity.rawValue, id: id), "d"]),
+            RedisCommand("HGET", [shard.definitions(tenant: tenant, entity: entity.rawValue), "v"]),
         ])
         if case .error(let message) = replies[0] { throw RedisError.server(code: "ERR", message: message) }
-        if let bytes = replies[0].bytes { return (try Self.decoder.decode(LeadRecord.self, from: Data(bytes)), nil) }
+        if let bytes = replies[0].bytes { return (try Self.decoder.decode(PipelineRecord.self, from: Data(bytes)), nil) }
         let latest = Int(replies[1].integer ?? 0)
         let wanted = definitionVersion ?? latest
         guard wanted >= 1, wanted <= latest else { return (nil, nil) }
-        return (nil, try await definition(shard: shard, tenant: tenant, entity: .lead, version: wanted))
+        return (nil, try await definition(shard: shard, tenant: tenant, entity: entity, version: wanted))
     }
 
     /// The latest version number of a tenant's definition for `entity` (0 when none was published).
@@ -65,10 +65,10 @@ public struct CrmStore: Sendable {
         return compiled
     }
 
-    public func lead(shard: ShardKeys, tenant: String, id: String) async throws -> LeadRecord? {
-        let reply = try await pool.send("HGET", shard.record(tenant: tenant, entity: "lead", id: id), "d")
+    public func record(shard: ShardKeys, tenant: String, entity: EntityKind, id: String) async throws -> PipelineRecord? {
+        let reply = try await pool.send("HGET", shard.record(tenant: tenant, entity: entity.rawValue, id: id), "d")
         guard let bytes = reply.bytes else { return nil }
-        return try Self.decoder.decode(LeadRecord.self, from: Data(bytes))
+        return try Self.decoder.decode(PipelineRecord.self, from: Data(bytes))
     }
 
     /// The actor's directory entry, whether the tenant has a directory at all, and the directory's version.
@@ -91,9 +91,9 @@ public struct CrmStore: Sendable {
                     fields: [("d:\(definition.version)", encode(definition.source))])
     }
 
-    public static func leadWrite(shard: ShardKeys, tenant: String, lead: LeadRecord) -> RecordWrite {
-        RecordWrite(key: shard.record(tenant: tenant, entity: "lead", id: lead.id),
-                    expectedVersion: lead.version - 1, newVersion: lead.version, fields: [("d", encode(lead))])
+    public static func recordWrite(shard: ShardKeys, tenant: String, entity: EntityKind, record: PipelineRecord) -> RecordWrite {
+        RecordWrite(key: shard.record(tenant: tenant, entity: entity.rawValue, id: record.id),
+                    expectedVersion: record.version - 1, newVersion: record.version, fields: [("d", encode(record))])
     }
 
     static func encode<T: Encodable>(_ value: T) -> [UInt8] {

@@ -1,4 +1,5 @@
 public import Contracts
+import CrmCore
 public import CrmKit
 import CrmRedis
 import Foundation
@@ -26,7 +27,10 @@ public struct GatewayRoutes: Sendable {
         router.get("metrics") { _, _ in try await self.metrics() }
         router.post("v1/commands") { request, context in try await self.publish(request, context: context) }
         router.get("v1/tenants/:tenant/leads/:id") { _, context in
-            try await self.lead(tenant: context.parameters.get("tenant") ?? "", id: context.parameters.get("id") ?? "")
+            try await self.record(.lead, tenant: context.parameters.get("tenant") ?? "", id: context.parameters.get("id") ?? "")
+        }
+        router.get("v1/tenants/:tenant/opportunities/:id") { _, context in
+            try await self.record(.opportunity, tenant: context.parameters.get("tenant") ?? "", id: context.parameters.get("id") ?? "")
         }
         router.get("v1/tenants/:tenant/:entity/:id/history") { _, context in
             try await self.history(tenant: context.parameters.get("tenant") ?? "", entity: context.parameters.get("entity") ?? "",
@@ -90,12 +94,12 @@ public struct GatewayRoutes: Sendable {
         }
     }
 
-    /// `GET /v1/tenants/{tenant}/leads/{id}`: the stored lead, or 404.
-    func lead(tenant: String, id: String) async throws -> Response {
-        guard Identifier.isTenant(tenant), Identifier.isMessageID(id) else { return problem(.badRequest, "invalid_id", "bad tenant or lead id") }
-        let key = client.router.keys(forTenant: tenant).record(tenant: tenant, entity: "lead", id: id)
+    /// `GET /v1/tenants/{tenant}/leads/{id}` (or `/opportunities/{id}`): the stored record, or 404.
+    func record(_ entity: EntityKind, tenant: String, id: String) async throws -> Response {
+        guard Identifier.isTenant(tenant), Identifier.isMessageID(id) else { return problem(.badRequest, "invalid_id", "bad tenant or record id") }
+        let key = client.router.keys(forTenant: tenant).record(tenant: tenant, entity: entity.rawValue, id: id)
         guard let document = try await client.pool.send("HGET", key, "d").bytes else {
-            return problem(.notFound, "not_found", "tenant '\(tenant)' has no lead '\(id)'")
+            return problem(.notFound, "not_found", "tenant '\(tenant)' has no \(entity.rawValue) '\(id)'")
         }
         return raw(.ok, document)
     }

@@ -66,24 +66,24 @@ enum PayloadMapping {
         }
     }
 
-    static func createLead(_ payload: JSONValue) throws(Rejection) -> CreateLead {
+    static func createRecord(_ payload: JSONValue, kind: RecordCommand) throws(Rejection) -> CreateRecord {
         do throws(PayloadError) {
             let reader = try PayloadReader(payload)
-            try reader.allowOnly(["leadId", "data", "definitionVersion"])
-            let id = try reader.string("leadId", maxLength: 128, rule: Identifier.isMessageID,
+            try reader.allowOnly([kind.idField, "data", "definitionVersion"])
+            let id = try reader.string(kind.idField, maxLength: 128, rule: Identifier.isMessageID,
                                        expected: "1–128 letters, digits, '.', '_' or '-', starting with a letter or digit")
             let data = try reader.optionalObject("data").map { object throws(PayloadError) in try Self.data(object) } ?? [:]
-            return CreateLead(leadID: id, data: data, definitionVersion: try reader.optionalInt("definitionVersion"))
+            return CreateRecord(entity: kind.entity, recordID: id, data: data, definitionVersion: try reader.optionalInt("definitionVersion"))
         } catch {
             throw Rejection(error)
         }
     }
 
-    static func updateLead(_ payload: JSONValue) throws(Rejection) -> (id: String, changes: [String: FieldValue], expectedVersion: Int?) {
+    static func updateRecord(_ payload: JSONValue, kind: RecordCommand) throws(Rejection) -> (id: String, changes: [String: FieldValue], expectedVersion: Int?) {
         do throws(PayloadError) {
             let reader = try PayloadReader(payload)
-            try reader.allowOnly(["leadId", "data", "expectedVersion"])
-            let id = try reader.string("leadId", maxLength: 128, rule: Identifier.isMessageID, expected: "a record id")
+            try reader.allowOnly([kind.idField, "data", "expectedVersion"])
+            let id = try reader.string(kind.idField, maxLength: 128, rule: Identifier.isMessageID, expected: "a record id")
             guard let object = try reader.optionalObject("data"), !object.fields.isEmpty else {
                 throw PayloadError(field: reader.at("data"), reason: "must hold at least one field to change")
             }
@@ -93,11 +93,11 @@ enum PayloadMapping {
         }
     }
 
-    static func applyToLead(_ payload: JSONValue) throws(Rejection) -> (id: String, action: String, expectedVersion: Int?) {
+    static func applyToRecord(_ payload: JSONValue, kind: RecordCommand) throws(Rejection) -> (id: String, action: String, expectedVersion: Int?) {
         do throws(PayloadError) {
             let reader = try PayloadReader(payload)
-            try reader.allowOnly(["leadId", "action", "expectedVersion"])
-            return (try reader.string("leadId", maxLength: 128, rule: Identifier.isMessageID, expected: "a record id"),
+            try reader.allowOnly([kind.idField, "action", "expectedVersion"])
+            return (try reader.string(kind.idField, maxLength: 128, rule: Identifier.isMessageID, expected: "a record id"),
                     try reader.string("action", maxLength: 63, rule: Names.isValid, expected: "an action name such as qualify"),
                     try reader.optionalInt("expectedVersion"))
         } catch {

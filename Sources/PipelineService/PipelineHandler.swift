@@ -9,7 +9,7 @@ public import ServiceKit
 /// by one atomic commit; a conflicting concurrent write makes it read and decide again.
 public struct PipelineHandler: SingleMessageHandler {
     public let group = "pipeline"
-    public let catalog = MessageCatalog.v1.restricted(to: [MessageType.definitionPublish, MessageType.leadCreate, MessageType.leadUpdate, MessageType.leadApply])
+    public let catalog = MessageCatalog.v1.restricted(to: Set([MessageType.definitionPublish] + RecordCommand.allTypes))
     let store: CrmStore
     let committer: CommandCommitter
     let logger: Logger
@@ -28,13 +28,9 @@ public struct PipelineHandler: SingleMessageHandler {
     /// definition change is a barrier for its tenant (what follows it may depend on it).
     public func ordering(of message: InboundMessage) -> Ordering {
         let tenant = message.envelope.tenant
-        switch message.envelope.type {
-        case MessageType.leadCreate, MessageType.leadUpdate, MessageType.leadApply:
-            if let id = message.envelope.payload["leadId"]?.stringValue { return Ordering(scope: tenant, key: "lead/\(id)") }
-            return Ordering(scope: tenant, key: "message/\(message.envelope.id)")
-        default:
-            return .barrier(tenant)
-        }
+        guard let kind = RecordCommand(type: message.envelope.type) else { return .barrier(tenant) }
+        if let id = message.envelope.payload[kind.idField]?.stringValue { return Ordering(scope: tenant, key: "\(kind.entity.rawValue)/\(id)") }
+        return Ordering(scope: tenant, key: "message/\(message.envelope.id)")
     }
 
     public func handle(_ message: InboundMessage) async throws -> Bool {
@@ -45,12 +41,14 @@ public struct PipelineHandler: SingleMessageHandler {
     }
 
     private func decide(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
-        switch command.type {
-        case MessageType.definitionPublish: return try await publishDefinition(command, shard: shard)
-        case MessageType.leadCreate: return try await createLead(command, shard: shard)
-        case MessageType.leadUpdate: return try await updateLead(command, shard: shard)
-        case MessageType.leadApply: return try await applyToLead(command, shard: shard)
-        default: throw PermanentFailure(reason: "unknown_type", detail: "pipeline-service does not handle \(command.type)")
+        if command.type == MessageType.definitionPublish { return try await publishDefinition(command, shard: shard) }
+        guard let kind = RecordCommand(type: command.type) else {
+            throw PermanentFailure(reason: "unknown_type", detail: "pipeline-service does not handle \(command.type)")
+        }
+        switch kind.verb {
+        case .create: return try await create(command, kind, shard: shard)
+        case .update: return try await update(command, kind, shard: shard)
+        case .apply: return try await apply(command, kind, shard: shard)
         }
     }
 
@@ -77,13 +75,13 @@ public struct PipelineHandler: SingleMessageHandler {
                         outcome: CommandOutcome.accepted(command, events: [event], recordVersion: compiled.version))
     }
 
-    private func createLead(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
-        let request = try PayloadMapping.createLead(command.payload)
-        let (existing, definition) = try await store.leadCreationContext(shard: shard, tenant: command.tenant, leadID: request.leadID,
-                                                                          definitionVersion: request.definitionVersion)
-        let creation: LeadCreation
+    private func create(_ command: Envelope, _ kind: RecordCommand, shard: ShardKeys) async throws -> CommandDecision {
+        let request = try PayloadMapping.createRecord(command.payload, kind: kind)
+        let (existing, definition) = try await store.creationContext(shard: shard, tenant: command.tenant, entity: kind.entity, id: request.recordID,
+                                                                     definitionVersion: request.definitionVersion)
+        let creation: RecordCreation
         do {
-            creation = try LeadRules.create(request, existing: existing, definition: definition)
+            creation = try RecordRules.create(request, existing: existing, definition: definition)
         } catch {
             throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
         }
@@ -91,15 +89,15 @@ public struct PipelineHandler: SingleMessageHandler {
             try await authorize(command, permission: "create", definition: definition, shard: shard)
         }
         switch creation {
-        case .existing(let lead):
-            return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: lead.id, recordVersion: lead.version))
-        case .created(let lead):
-            let event = command.event(type: MessageType.leadCreated, payload: [
-                "leadId": .string(lead.id), "stage": .string(lead.stage), "definitionVersion": .integer(Int64(lead.definitionVersion)),
-                "recordVersion": .integer(Int64(lead.version)), "data": PayloadMapping.json(lead.data),
+        case .existing(let record):
+            return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: record.id, recordVersion: record.version))
+        case .created(let record):
+            let event = command.event(type: kind.eventType("created"), payload: [
+                .init(kind.idField): .string(record.id), "stage": .string(record.stage), "definitionVersion": .integer(Int64(record.definitionVersion)),
+                "recordVersion": .integer(Int64(record.version)), "data": PayloadMapping.json(record.data),
             ])
-            return CommandDecision(writes: [CrmStore.leadWrite(shard: shard, tenant: command.tenant, lead: lead)], events: [event],
-                            outcome: CommandOutcome.accepted(command, events: [event], recordID: lead.id, recordVersion: lead.version))
+            return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: record)], events: [event],
+                                   outcome: CommandOutcome.accepted(command, events: [event], recordID: record.id, recordVersion: record.version))
         }
     }
 
@@ -113,53 +111,53 @@ public struct PipelineHandler: SingleMessageHandler {
         }
     }
 
-    /// The lead and the definition version it started with; `not_found` when there is no such lead.
-    private func existingLead(_ id: String, command: Envelope, shard: ShardKeys) async throws -> (LeadRecord, CompiledDefinition) {
-        guard let lead = try await store.lead(shard: shard, tenant: command.tenant, id: id) else {
-            throw Rejection(.notFound, "tenant '\(command.tenant)' has no lead '\(id)'", field: "payload.leadId")
+    /// The record and the definition version it started with; `not_found` when there is none.
+    private func existing(_ id: String, _ kind: RecordCommand, command: Envelope, shard: ShardKeys) async throws -> (PipelineRecord, CompiledDefinition) {
+        guard let record = try await store.record(shard: shard, tenant: command.tenant, entity: kind.entity, id: id) else {
+            throw Rejection(.notFound, "tenant '\(command.tenant)' has no \(kind.entity.rawValue) '\(id)'", field: "payload.\(kind.idField)")
         }
-        guard let definition = try await store.definition(shard: shard, tenant: command.tenant, entity: .lead, version: lead.definitionVersion) else {
-            throw Rejection(.internal, "definition version \(lead.definitionVersion) of lead '\(id)' is missing")
+        guard let definition = try await store.definition(shard: shard, tenant: command.tenant, entity: kind.entity, version: record.definitionVersion) else {
+            throw Rejection(.internal, "definition version \(record.definitionVersion) of \(kind.entity.rawValue) '\(id)' is missing")
         }
-        return (lead, definition)
+        return (record, definition)
     }
 
-    private func updateLead(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
-        let request = try PayloadMapping.updateLead(command.payload)
-        let (lead, definition) = try await existingLead(request.id, command: command, shard: shard)
+    private func update(_ command: Envelope, _ kind: RecordCommand, shard: ShardKeys) async throws -> CommandDecision {
+        let request = try PayloadMapping.updateRecord(command.payload, kind: kind)
+        let (record, definition) = try await existing(request.id, kind, command: command, shard: shard)
         try await authorize(command, permission: "update", definition: definition, shard: shard)
-        let (updated, changes): (LeadRecord, [FieldChange])
+        let (updated, changes): (PipelineRecord, [FieldChange])
         do {
-            (updated, changes) = try LeadRules.update(lead, changes: request.changes, expectedVersion: request.expectedVersion, definition: definition)
+            (updated, changes) = try RecordRules.update(record, changes: request.changes, expectedVersion: request.expectedVersion, definition: definition)
         } catch {
             throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
         }
         guard !changes.isEmpty else {
-            return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: lead.id, recordVersion: lead.version))
+            return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: record.id, recordVersion: record.version))
         }
-        let event = command.event(type: MessageType.leadUpdated, payload: [
-            "leadId": .string(lead.id), "recordVersion": .integer(Int64(updated.version)),
+        let event = command.event(type: kind.eventType("updated"), payload: [
+            .init(kind.idField): .string(record.id), "recordVersion": .integer(Int64(updated.version)),
             "changes": .array(changes.map { ["field": .string($0.field), "old": PayloadMapping.json($0.old), "new": PayloadMapping.json($0.new)] }),
         ])
-        return CommandDecision(writes: [CrmStore.leadWrite(shard: shard, tenant: command.tenant, lead: updated)], events: [event],
-                        outcome: CommandOutcome.accepted(command, events: [event], recordID: lead.id, recordVersion: updated.version))
+        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: updated)], events: [event],
+                               outcome: CommandOutcome.accepted(command, events: [event], recordID: record.id, recordVersion: updated.version))
     }
 
-    private func applyToLead(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
-        let request = try PayloadMapping.applyToLead(command.payload)
-        let (lead, definition) = try await existingLead(request.id, command: command, shard: shard)
+    private func apply(_ command: Envelope, _ kind: RecordCommand, shard: ShardKeys) async throws -> CommandDecision {
+        let request = try PayloadMapping.applyToRecord(command.payload, kind: kind)
+        let (record, definition) = try await existing(request.id, kind, command: command, shard: shard)
         try await authorize(command, permission: request.action, definition: definition, shard: shard)
         let change: StageChange
         do {
             // Expressions see the command's time, so a replay decides alike.
             let now = RFC3339.seconds(command.occurredAt) ?? 0
-            change = try LeadRules.apply(lead, action: request.action, expectedVersion: request.expectedVersion, definition: definition, now: now,
-                                         actor: command.actor, registry: store.registry)
+            change = try RecordRules.apply(record, action: request.action, expectedVersion: request.expectedVersion, definition: definition, now: now,
+                                           actor: command.actor, registry: store.registry)
         } catch {
             throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
         }
-        let event = command.event(type: MessageType.leadStageChanged, payload: [
-            "leadId": .string(lead.id), "action": .string(change.action), "from": .string(change.from), "to": .string(change.to),
+        let event = command.event(type: kind.eventType("stage_changed"), payload: [
+            .init(kind.idField): .string(record.id), "action": .string(change.action), "from": .string(change.from), "to": .string(change.to),
             "recordVersion": .integer(Int64(change.record.version)),
         ])
         let hooks: [ExtensionRegistry.AfterHook] = change.afterHooks.compactMap { store.registry.afterHooks[$0] }
@@ -170,8 +168,30 @@ public struct PipelineHandler: SingleMessageHandler {
                 for hook in hooks { await hook(committed) }
             }
         }
-        return CommandDecision(writes: [CrmStore.leadWrite(shard: shard, tenant: command.tenant, lead: change.record)], events: [event],
-                               outcome: CommandOutcome.accepted(command, events: [event], recordID: lead.id, recordVersion: change.record.version),
+        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: change.record)], events: [event],
+                               outcome: CommandOutcome.accepted(command, events: [event], recordID: record.id, recordVersion: change.record.version),
                                afterCommit: afterCommit)
     }
+}
+
+/// `lead.create`, `opportunity.apply`…: which entity and which verb a record command is.
+struct RecordCommand: Sendable {
+    enum Verb: String, CaseIterable { case create, update, apply }
+
+    let entity: EntityKind
+    let verb: Verb
+
+    init?(type: String) {
+        let parts = type.split(separator: ".")
+        guard parts.count == 2, let entity = EntityKind(rawValue: String(parts[0])), let verb = Verb(rawValue: String(parts[1])) else { return nil }
+        self.entity = entity
+        self.verb = verb
+    }
+
+    /// The payload field naming the record: `leadId`, `opportunityId`.
+    var idField: String { "\(entity.rawValue)Id" }
+
+    func eventType(_ suffix: String) -> String { "\(entity.rawValue).\(suffix)" }
+
+    static var allTypes: [String] { EntityKind.allCases.flatMap { entity in Verb.allCases.map { "\(entity.rawValue).\($0.rawValue)" } } }
 }

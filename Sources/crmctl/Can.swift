@@ -33,7 +33,7 @@ struct Can: AsyncParsableCommand {
         let shard = connection.router.keys(forTenant: tenant)
         var version: Int?
         if let lead {
-            guard let record = try await store.lead(shard: shard, tenant: tenant, id: lead) else { throw ValidationError("tenant '\(tenant)' has no lead '\(lead)'") }
+            guard let record = try await store.record(shard: shard, tenant: tenant, entity: .lead, id: lead) else { throw ValidationError("tenant '\(tenant)' has no lead '\(lead)'") }
             version = record.definitionVersion
         }
         guard let definition = try await store.definition(shard: shard, tenant: tenant, entity: .lead, version: version) else {

@@ -16,7 +16,7 @@ struct ExtensionTests {
                                                               hooks: TransitionHookNames(before: before, after: after))])
     }
 
-    let lead = LeadRecord(id: "L-1", stage: "new", definitionVersion: 1, data: ["budget": 5000], version: 1)
+    let lead = PipelineRecord(id: "L-1", stage: "new", definitionVersion: 1, data: ["budget": 5000], version: 1)
 
     @Test("before hooks run in order and one veto stops the action with its reason; registered conditions gate it")
     func beforeHooksAndConditions() throws {
@@ -29,7 +29,7 @@ struct ExtensionTests {
 
         let vetoing = try CompiledDefinition.compile(definition(requires: ["has_budget"], before: ["audit_trail", "no_weekend_deals"]), version: 1, registry: registry)
         do {
-            _ = try LeadRules.apply(lead, action: "close_won", expectedVersion: nil, definition: vetoing, now: 0, actor: "u-7", registry: registry)
+            _ = try RecordRules.apply(lead, action: "close_won", expectedVersion: nil, definition: vetoing, now: 0, actor: "u-7", registry: registry)
             Issue.record("the veto was ignored")
         } catch {
             #expect(error.code == "vetoed")
@@ -39,14 +39,14 @@ struct ExtensionTests {
 
         let gated = try CompiledDefinition.compile(definition(requires: ["has_budget", "never"]), version: 1, registry: registry)
         do {
-            _ = try LeadRules.apply(lead, action: "close_won", expectedVersion: nil, definition: gated, now: 0, registry: registry)
+            _ = try RecordRules.apply(lead, action: "close_won", expectedVersion: nil, definition: gated, now: 0, registry: registry)
             Issue.record("a failing registered condition let the action through")
         } catch {
             #expect(error.code == "guard_failed")
             #expect(error.message.contains("never"))
         }
         let open = try CompiledDefinition.compile(definition(requires: ["has_budget"], after: []), version: 1, registry: registry)
-        #expect(try LeadRules.apply(lead, action: "close_won", expectedVersion: nil, definition: open, now: 0, registry: registry).to == "won")
+        #expect(try RecordRules.apply(lead, action: "close_won", expectedVersion: nil, definition: open, now: 0, registry: registry).to == "won")
     }
 
     @Test("a definition naming an unregistered condition or hook is refused at publish")
@@ -64,7 +64,7 @@ struct ExtensionTests {
         var registry = ExtensionRegistry()
         registry.after("notify_finance") { _ in }
         let compiled = try CompiledDefinition.compile(definition(after: ["notify_finance"]), version: 1, registry: registry)
-        let change = try LeadRules.apply(lead, action: "close_won", expectedVersion: nil, definition: compiled, now: 0, registry: registry)
+        let change = try RecordRules.apply(lead, action: "close_won", expectedVersion: nil, definition: compiled, now: 0, registry: registry)
         #expect(change.afterHooks == ["notify_finance"])
     }
 }

@@ -36,8 +36,8 @@ struct LeadLifecycleTests {
         compiled = try CompiledDefinition.compile(Self.definition, version: 1)
     }
 
-    func lead(_ data: [String: FieldValue], stage: String = "new", version: Int = 1) -> LeadRecord {
-        LeadRecord(id: "L-1", stage: stage, definitionVersion: 1, data: data, version: version)
+    func lead(_ data: [String: FieldValue], stage: String = "new", version: Int = 1) -> PipelineRecord {
+        PipelineRecord(id: "L-1", stage: stage, definitionVersion: 1, data: data, version: version)
     }
 
     // FUN-CRM-0283: data validation names the field.
@@ -55,7 +55,7 @@ struct LeadLifecycleTests {
     ] as [([String: FieldValue], String)])
     func createValidates(_ data: [String: FieldValue], _ field: String) {
         do {
-            _ = try LeadRules.create(CreateLead(leadID: "L-1", data: data, definitionVersion: nil), existing: nil, definition: compiled)
+            _ = try RecordRules.create(CreateRecord(recordID: "L-1", data: data, definitionVersion: nil), existing: nil, definition: compiled)
             Issue.record("\(data) was accepted")
         } catch {
             #expect(error.field == field)
@@ -67,7 +67,7 @@ struct LeadLifecycleTests {
     func createAccepts() throws {
         let data: [String: FieldValue] = ["name": "Ada", "email": "ada@example.com", "phone": "+44 (20) 7946-0958", "score": 72, "budget": .number(2500.5),
                                           "tier": "gold", "last_contact": "2026-11-01", "tags": .list(["a", "b"]), "vip": true]
-        guard case .created(let record) = try LeadRules.create(CreateLead(leadID: "L-1", data: data, definitionVersion: nil), existing: nil, definition: compiled) else {
+        guard case .created(let record) = try RecordRules.create(CreateRecord(recordID: "L-1", data: data, definitionVersion: nil), existing: nil, definition: compiled) else {
             Issue.record("expected a new record"); return
         }
         #expect(record.data == data)
@@ -76,12 +76,12 @@ struct LeadLifecycleTests {
     // SEC-CRM-0461: field changes carry old and new values.
     @Test("an update reports each field's old and new value, bumps the version, and null clears a field")
     func update() throws {
-        let (updated, changes) = try LeadRules.update(lead(["name": "Ada", "score": 40, "tier": "gold"]), changes: ["score": 60, "tier": .null, "name": "Ada"],
+        let (updated, changes) = try RecordRules.update(lead(["name": "Ada", "score": 40, "tier": "gold"]), changes: ["score": 60, "tier": .null, "name": "Ada"],
                                                       expectedVersion: 1, definition: compiled)
         #expect(changes == [FieldChange(field: "score", old: 40, new: 60), FieldChange(field: "tier", old: "gold", new: .null)])
         #expect(updated.version == 2)
         #expect(updated.data == ["name": "Ada", "score": 60])
-        let (same, none) = try LeadRules.update(updated, changes: ["score": 60], expectedVersion: nil, definition: compiled)
+        let (same, none) = try RecordRules.update(updated, changes: ["score": 60], expectedVersion: nil, definition: compiled)
         #expect(none.isEmpty)
         #expect(same == updated, "an update that changes nothing writes nothing")
     }
@@ -90,7 +90,7 @@ struct LeadLifecycleTests {
     @Test("a stale expectedVersion is a conflict naming the field")
     func staleVersion() {
         do {
-            _ = try LeadRules.update(lead(["name": "Ada"], version: 3), changes: ["score": 1], expectedVersion: 2, definition: compiled)
+            _ = try RecordRules.update(lead(["name": "Ada"], version: 3), changes: ["score": 1], expectedVersion: 2, definition: compiled)
             Issue.record("expected a conflict")
         } catch {
             #expect(error.code == "conflict")
@@ -100,13 +100,13 @@ struct LeadLifecycleTests {
 
     @Test("conditional routing: the first transition whose condition holds is taken (score > 50 → qualified)")
     func conditionalRouting() throws {
-        let high = try LeadRules.apply(lead(["name": "A", "score": 72]), action: "qualify", expectedVersion: 1, definition: compiled, now: now)
+        let high = try RecordRules.apply(lead(["name": "A", "score": 72]), action: "qualify", expectedVersion: 1, definition: compiled, now: now)
         #expect(high.to == "qualified")
         #expect(high.record.stage == "qualified")
         #expect(high.record.version == 2)
-        let low = try LeadRules.apply(lead(["name": "A", "score": 20]), action: "qualify", expectedVersion: nil, definition: compiled, now: now)
+        let low = try RecordRules.apply(lead(["name": "A", "score": 20]), action: "qualify", expectedVersion: nil, definition: compiled, now: now)
         #expect(low.to == "nurture")
-        let unknownScore = try LeadRules.apply(lead(["name": "A"]), action: "qualify", expectedVersion: nil, definition: compiled, now: now)
+        let unknownScore = try RecordRules.apply(lead(["name": "A"]), action: "qualify", expectedVersion: nil, definition: compiled, now: now)
         #expect(unknownScore.to == "nurture", "a missing value makes the condition false, never an error")
     }
 
@@ -114,14 +114,14 @@ struct LeadLifecycleTests {
     @Test("a guard that does not hold refuses the action with guard_failed; once it holds the action passes")
     func guards() throws {
         let qualified = lead(["name": "A", "budget": 500], stage: "qualified")
-        #expect(throws: DomainRejection.self) { try LeadRules.apply(qualified, action: "close_won", expectedVersion: nil, definition: compiled, now: now) }
+        #expect(throws: DomainRejection.self) { try RecordRules.apply(qualified, action: "close_won", expectedVersion: nil, definition: compiled, now: now) }
         do {
-            _ = try LeadRules.apply(qualified, action: "close_won", expectedVersion: nil, definition: compiled, now: now)
+            _ = try RecordRules.apply(qualified, action: "close_won", expectedVersion: nil, definition: compiled, now: now)
         } catch {
             #expect(error.code == "guard_failed")
         }
         let ready = lead(["name": "A", "budget": 5000, "email": "a@b.co"], stage: "qualified")
-        #expect(try LeadRules.apply(ready, action: "close_won", expectedVersion: nil, definition: compiled, now: now).to == "won")
+        #expect(try RecordRules.apply(ready, action: "close_won", expectedVersion: nil, definition: compiled, now: now).to == "won")
     }
 
     @Test("actions not defined, or not from this stage, or with no condition holding are invalid_transition")
@@ -129,14 +129,14 @@ struct LeadLifecycleTests {
         for (record, action) in [(lead(["name": "A"]), "teleport"), (lead(["name": "A"], stage: "won"), "qualify"),
                                  (lead(["name": "A", "last_contact": "2026-01-01"], stage: "nurture"), "requalify")] {
             do {
-                _ = try LeadRules.apply(record, action: action, expectedVersion: nil, definition: compiled, now: now)
+                _ = try RecordRules.apply(record, action: action, expectedVersion: nil, definition: compiled, now: now)
                 Issue.record("\(action) from \(record.stage) was allowed")
             } catch {
                 #expect(error.code == "invalid_transition", "\(action): \(error)")
             }
         }
         let recent = lead(["name": "A", "last_contact": "2026-11-20"], stage: "nurture")
-        #expect((try? LeadRules.apply(recent, action: "requalify", expectedVersion: nil, definition: compiled, now: 1_795_000_000))?.to == "qualified",
+        #expect((try? RecordRules.apply(recent, action: "requalify", expectedVersion: nil, definition: compiled, now: 1_795_000_000))?.to == "qualified",
                 "dates in data are compared as instants")
     }
 
@@ -163,9 +163,9 @@ struct LeadLifecycleTests {
     // FUN-CRM-0282: close and reopen.
     @Test("a closed lead reopens only through 'reopen'; other actions cannot leave a terminal stage")
     func reopen() throws {
-        let lost = try LeadRules.apply(lead(["name": "A"]), action: "close_lost", expectedVersion: nil, definition: compiled, now: now)
+        let lost = try RecordRules.apply(lead(["name": "A"]), action: "close_lost", expectedVersion: nil, definition: compiled, now: now)
         #expect(lost.to == "lost")
-        let reopened = try LeadRules.apply(lost.record, action: "reopen", expectedVersion: 2, definition: compiled, now: now)
+        let reopened = try RecordRules.apply(lost.record, action: "reopen", expectedVersion: 2, definition: compiled, now: now)
         #expect(reopened.to == "new")
         #expect(reopened.record.version == 3)
         var leaky = Self.definition

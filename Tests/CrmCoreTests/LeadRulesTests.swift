@@ -2,7 +2,7 @@ import CrmCore
 import Foundation
 import Testing
 
-@Suite("LeadRules.create")
+@Suite("RecordRules.create")
 struct LeadRulesTests {
     static let data: [String: FieldValue] = ["name": .string("Ada Lovelace"), "score": .integer(72), "vip": .bool(true),
                                              "ratio": .number(0.5), "note": .null]
@@ -11,7 +11,7 @@ struct LeadRulesTests {
         try CompiledDefinition.compile(definition, version: version)
     }
 
-    func rejection(_ body: () throws -> LeadCreation) -> DomainRejection? {
+    func rejection(_ body: () throws -> RecordCreation) -> DomainRejection? {
         do {
             let result = try body()
             Issue.record("expected a rejection, got \(result)")
@@ -27,7 +27,7 @@ struct LeadRulesTests {
     @Test("no definition → unknown_definition without a field when no version was pinned")
     func noDefinitionLatest() {
         let rejection = rejection {
-            try LeadRules.create(CreateLead(leadID: "L-1", data: [:], definitionVersion: nil), existing: nil, definition: nil)
+            try RecordRules.create(CreateRecord(recordID: "L-1", data: [:], definitionVersion: nil), existing: nil, definition: nil)
         }
         #expect(rejection?.code == "unknown_definition")
         #expect(rejection?.field == nil)
@@ -37,7 +37,7 @@ struct LeadRulesTests {
     @Test("no definition of a pinned version → unknown_definition at payload.definitionVersion")
     func noDefinitionPinned() {
         let rejection = rejection {
-            try LeadRules.create(CreateLead(leadID: "L-1", data: [:], definitionVersion: 9), existing: nil, definition: nil)
+            try RecordRules.create(CreateRecord(recordID: "L-1", data: [:], definitionVersion: 9), existing: nil, definition: nil)
         }
         #expect(rejection?.code == "unknown_definition")
         #expect(rejection?.field == "payload.definitionVersion")
@@ -48,7 +48,7 @@ struct LeadRulesTests {
     func opportunityDefinition() throws {
         let definition = try Self.compiled(Pipelines.opportunity, version: 5)
         let rejection = rejection {
-            try LeadRules.create(CreateLead(leadID: "L-1", data: [:], definitionVersion: 5), existing: nil, definition: definition)
+            try RecordRules.create(CreateRecord(recordID: "L-1", data: [:], definitionVersion: 5), existing: nil, definition: definition)
         }
         #expect(rejection?.code == "unknown_definition")
         #expect(rejection?.message.contains("definition version 5") == true)
@@ -57,7 +57,7 @@ struct LeadRulesTests {
 
     @Test("FUN-CRM-0276: a new lead starts in the initial stage at version 1, on the definition's version, with the data given")
     func createsLead() throws {
-        let creation = try LeadRules.create(CreateLead(leadID: "L-1001", data: Self.data, definitionVersion: nil),
+        let creation = try RecordRules.create(CreateRecord(recordID: "L-1001", data: Self.data, definitionVersion: nil),
                                             existing: nil, definition: try Self.compiled(version: 2))
         guard case .created(let lead) = creation else {
             Issue.record("expected .created, got \(creation)")
@@ -70,7 +70,7 @@ struct LeadRulesTests {
         // A null value means "no value": it is not stored.
         let stored = Self.data.filter { $0.value != .null }
         #expect(lead.data == stored)
-        #expect(creation == .created(LeadRecord(id: "L-1001", stage: "new", definitionVersion: 2, data: stored, version: 1)))
+        #expect(creation == .created(PipelineRecord(id: "L-1001", stage: "new", definitionVersion: 2, data: stored, version: 1)))
     }
 
     @Test("the initial stage comes from the definition, wherever it is declared")
@@ -79,15 +79,15 @@ struct LeadRulesTests {
             entity: .lead, name: "Reversed",
             stages: [StageDefinition(name: "closed", terminal: .lost), StageDefinition(name: "triage", initial: true)],
             transitions: [TransitionDefinition(action: "close", from: ["triage"], to: "closed")])
-        let creation = try LeadRules.create(CreateLead(leadID: "L-2", data: [:], definitionVersion: 7), existing: nil,
+        let creation = try RecordRules.create(CreateRecord(recordID: "L-2", data: [:], definitionVersion: 7), existing: nil,
                                             definition: try Self.compiled(definition, version: 7))
-        #expect(creation == .created(LeadRecord(id: "L-2", stage: "triage", definitionVersion: 7, data: [:], version: 1)))
+        #expect(creation == .created(PipelineRecord(id: "L-2", stage: "triage", definitionVersion: 7, data: [:], version: 1)))
     }
 
     @Test("BUS-CRM-0079: one CRM instance per subject — an existing record is returned unchanged")
     func existingRecord() throws {
-        let existing = LeadRecord(id: "L-1001", stage: "qualified", definitionVersion: 1, data: ["name": .string("Ada")], version: 4)
-        let creation = try LeadRules.create(CreateLead(leadID: "L-1001", data: ["name": .string("Someone else")], definitionVersion: nil),
+        let existing = PipelineRecord(id: "L-1001", stage: "qualified", definitionVersion: 1, data: ["name": .string("Ada")], version: 4)
+        let creation = try RecordRules.create(CreateRecord(recordID: "L-1001", data: ["name": .string("Someone else")], definitionVersion: nil),
                                             existing: existing, definition: try Self.compiled(version: 2))
         #expect(creation == .existing(existing))
         #expect(creation != .created(existing))
@@ -95,8 +95,8 @@ struct LeadRulesTests {
 
     @Test("BUS-CRM-0079: the existing record wins even when no definition is found any more")
     func existingWithoutDefinition() throws {
-        let existing = LeadRecord(id: "L-7", stage: "new", definitionVersion: 1, data: [:], version: 1)
-        let creation = try LeadRules.create(CreateLead(leadID: "L-7", data: [:], definitionVersion: 3), existing: existing, definition: nil)
+        let existing = PipelineRecord(id: "L-7", stage: "new", definitionVersion: 1, data: [:], version: 1)
+        let creation = try RecordRules.create(CreateRecord(recordID: "L-7", data: [:], definitionVersion: 3), existing: existing, definition: nil)
         #expect(creation == .existing(existing))
     }
 
@@ -124,8 +124,8 @@ struct NamesTests {
 struct FieldValueTests {
     @Test("record data round-trips through JSON with its types kept (FUN-CRM-0275: records stored as JSON)")
     func roundTrip() throws {
-        let record = LeadRecord(id: "L-1", stage: "new", definitionVersion: 1, data: LeadRulesTests.data, version: 1)
+        let record = PipelineRecord(id: "L-1", stage: "new", definitionVersion: 1, data: LeadRulesTests.data, version: 1)
         let data = try JSONEncoder().encode(record)
-        #expect(try JSONDecoder().decode(LeadRecord.self, from: data) == record)
+        #expect(try JSONDecoder().decode(PipelineRecord.self, from: data) == record)
     }
 }

@@ -260,4 +260,35 @@ struct PipelineHandlerTests {
         try await run([another], with: plain)
         #expect(try await outcome(another).payload["code"] == "internal", "without its registry the stored definition cannot be compiled")
     }
+
+    // USE-CRM-0553: leads and opportunities with their own customizable stages.
+    @Test("opportunities follow their own definition: create, act, update, each with its events; a lead definition does not serve them")
+    func opportunities() async throws {
+        let deals = command("definition.publish", [
+            "entity": "opportunity", "name": "Deals",
+            "stages": [["name": "prospecting", "initial": true], ["name": "proposal"], ["name": "won", "terminal": "won"]],
+            "transitions": [["action": "propose", "from": ["prospecting"], "to": "proposal"],
+                            ["action": "close_won", "from": ["proposal"], "to": "won", "guard": "data.amount >= 1000"]],
+            "fields": [["name": "title", "type": "string", "required": true], ["name": "amount", "type": "number", "min": 0]],
+        ])
+        let orphan = command("opportunity.create", ["opportunityId": "O-0", "data": ["title": "Too early"]])
+        let create = command("opportunity.create", ["opportunityId": "O-1", "data": ["title": "Licence", "amount": 500]])
+        let propose = command("opportunity.apply", ["opportunityId": "O-1", "action": "propose", "expectedVersion": 1])
+        let tooSmall = command("opportunity.apply", ["opportunityId": "O-1", "action": "close_won"])
+        let raise = command("opportunity.update", ["opportunityId": "O-1", "data": ["amount": 2500]])
+        let close = command("opportunity.apply", ["opportunityId": "O-1", "action": "close_won"])
+        let wrongId = command("opportunity.update", ["leadId": "O-1", "data": ["amount": 1]])
+        try await run([orphan, definition(), deals, create, propose, tooSmall, raise, close, wrongId])
+        #expect(try await outcome(orphan).payload["code"] == "unknown_definition", "the lead definition does not serve opportunities")
+        #expect(try await outcome(create).type == "command.accepted")
+        #expect(try await outcome(tooSmall).payload["code"] == "guard_failed")
+        #expect(try await outcome(close).payload["recordVersion"] == 4)
+        #expect(try await outcome(wrongId).payload["field"] == "payload.leadId")
+        let types = try await events().map(\.type).filter { $0.hasPrefix("opportunity.") }
+        #expect(types == ["opportunity.created", "opportunity.stage_changed", "opportunity.updated", "opportunity.stage_changed"])
+        let bytes = try #require(try await fixture.redis.send("HGET", fixture.shard.record(tenant: "acme", entity: "opportunity", id: "O-1"), "d").bytes)
+        let stored = try JSONValue.parse(bytes)
+        #expect(stored["stage"] == "won")
+        #expect(stored["data"]?["amount"] == 2500)
+    }
 }

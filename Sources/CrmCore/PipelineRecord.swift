@@ -1,6 +1,6 @@
-/// A lead as stored: its stage, the definition version it started with, its data and its version
-/// (incremented by every change; the optimistic concurrency check compares it).
-public struct LeadRecord: Sendable, Hashable, Codable {
+/// A lead or an opportunity as stored: its stage, the definition version it started with, its data
+/// and its version (incremented by every change; the optimistic concurrency check compares it).
+public struct PipelineRecord: Sendable, Hashable, Codable {
     public let id: String
     public var stage: String
     public let definitionVersion: Int
@@ -16,49 +16,53 @@ public struct LeadRecord: Sendable, Hashable, Codable {
     }
 }
 
-/// The request to create a lead, already checked for shape by the adapter.
-public struct CreateLead: Sendable, Hashable {
-    public let leadID: String
+/// The request to create a lead or an opportunity, already checked for shape by the adapter.
+public struct CreateRecord: Sendable, Hashable {
+    public let entity: EntityKind
+    public let recordID: String
     public let data: [String: FieldValue]
     /// Pin a definition version; nil takes the latest.
     public let definitionVersion: Int?
 
-    public init(leadID: String, data: [String: FieldValue], definitionVersion: Int?) {
-        self.leadID = leadID
+    public init(entity: EntityKind = .lead, recordID: String, data: [String: FieldValue], definitionVersion: Int?) {
+        self.entity = entity
+        self.recordID = recordID
         self.data = data
         self.definitionVersion = definitionVersion
     }
 }
 
-/// What creating a lead decides.
-public enum LeadCreation: Sendable, Equatable {
+/// What creating a record decides.
+public enum RecordCreation: Sendable, Equatable {
     /// A new record, to be written at version 1.
-    case created(LeadRecord)
+    case created(PipelineRecord)
     /// The subject already has its one CRM instance: the same record is returned and nothing changes.
-    case existing(LeadRecord)
+    case existing(PipelineRecord)
 }
 
-public enum LeadRules {
-    /// Decides a `lead.create` against what the store holds: the record if any, and the definition asked for.
-    public static func create(_ command: CreateLead, existing: LeadRecord?, definition: CompiledDefinition?) throws(DomainRejection) -> LeadCreation {
+public enum RecordRules {
+    /// Decides a `lead.create` or `opportunity.create` against what the store holds: the record if any,
+    /// and the definition asked for.
+    public static func create(_ command: CreateRecord, existing: PipelineRecord?, definition: CompiledDefinition?) throws(DomainRejection) -> RecordCreation {
         if let existing { return .existing(existing) }
         guard let definition else {
-            let which = command.definitionVersion.map { "version \($0) of the lead definition" } ?? "lead definition"
+            let entity = command.entity.rawValue
+            let which = command.definitionVersion.map { "version \($0) of the \(entity) definition" } ?? "\(entity) definition"
             throw DomainRejection(code: "unknown_definition", message: "the tenant has no \(which); publish one with definition.publish first",
                                   field: command.definitionVersion == nil ? nil : "payload.definitionVersion")
         }
-        guard definition.source.entity == .lead else {
-            throw DomainRejection(code: "unknown_definition", message: "definition version \(definition.version) describes the entity '\(definition.source.entity.rawValue)', not 'lead'")
+        guard definition.source.entity == command.entity else {
+            throw DomainRejection(code: "unknown_definition", message: "definition version \(definition.version) describes the entity '\(definition.source.entity.rawValue)', not '\(command.entity.rawValue)'")
         }
         if let problem = FieldValidation.validate(command.data, rules: definition.source.fields, partial: false) { throw problem }
-        return .created(LeadRecord(id: command.leadID, stage: definition.initialStage, definitionVersion: definition.version,
+        return .created(PipelineRecord(id: command.recordID, stage: definition.initialStage, definitionVersion: definition.version,
                                    data: command.data.filter { $0.value != .null }, version: 1))
     }
 
     /// Applies data changes (a `null` clears a field) to the record, checked against the field rules of
     /// the definition version the record started with. Returns the new record and each change.
-    public static func update(_ record: LeadRecord, changes: [String: FieldValue], expectedVersion: Int?,
-                              definition: CompiledDefinition) throws(DomainRejection) -> (LeadRecord, [FieldChange]) {
+    public static func update(_ record: PipelineRecord, changes: [String: FieldValue], expectedVersion: Int?,
+                              definition: CompiledDefinition) throws(DomainRejection) -> (PipelineRecord, [FieldChange]) {
         try checkVersion(record, expectedVersion)
         if let problem = FieldValidation.validate(changes, rules: definition.source.fields, partial: true) { throw problem }
         var updated = record
@@ -77,7 +81,7 @@ public enum LeadRules {
 
     /// Takes `action` from the record's stage: the first of the action's transitions from that stage
     /// whose condition holds; its guard must hold too.
-    public static func apply(_ record: LeadRecord, action: String, expectedVersion: Int?, definition: CompiledDefinition,
+    public static func apply(_ record: PipelineRecord, action: String, expectedVersion: Int?, definition: CompiledDefinition,
                              now: Double, actor: String = "", registry: ExtensionRegistry = .empty) throws(DomainRejection) -> StageChange {
         try checkVersion(record, expectedVersion)
         let candidates = definition.source.transitions.enumerated().filter { $0.element.action == action && $0.element.from.contains(record.stage) }
@@ -111,9 +115,9 @@ public enum LeadRules {
         return StageChange(record: moved, action: action, from: record.stage, to: transition.to, afterHooks: transition.hooks.after)
     }
 
-    static func checkVersion(_ record: LeadRecord, _ expected: Int?) throws(DomainRejection) {
+    static func checkVersion(_ record: PipelineRecord, _ expected: Int?) throws(DomainRejection) {
         if let expected, expected != record.version {
-            throw DomainRejection(code: "conflict", message: "the lead is at version \(record.version), not \(expected); read it again", field: "payload.expectedVersion")
+            throw DomainRejection(code: "conflict", message: "the record is at version \(record.version), not \(expected); read it again", field: "payload.expectedVersion")
         }
     }
 }
@@ -133,14 +137,14 @@ public struct FieldChange: Sendable, Hashable {
 
 /// A record moved by an action.
 public struct StageChange: Sendable, Hashable {
-    public let record: LeadRecord
+    public let record: PipelineRecord
     public let action: String
     public let from: String
     public let to: String
     /// Registered after hooks to run once the change is committed, in order.
     public let afterHooks: [String]
 
-    public init(record: LeadRecord, action: String, from: String, to: String, afterHooks: [String] = []) {
+    public init(record: PipelineRecord, action: String, from: String, to: String, afterHooks: [String] = []) {
         self.record = record
         self.action = action
         self.from = from
@@ -151,7 +155,7 @@ public struct StageChange: Sendable, Hashable {
 
 /// A record as expressions see it: `stage`, `version`, `data.<field>` (dates as instants).
 struct RecordContext: ExpressionContext {
-    let record: LeadRecord
+    let record: PipelineRecord
     let now: Double
     let types: [String: FieldType]
 
