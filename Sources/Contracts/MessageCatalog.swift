@@ -90,7 +90,14 @@ public enum MessageType {
     public static let opportunityUpdated = "opportunity.updated"
     public static let opportunityStageChanged = "opportunity.stage_changed"
 
-    public static let commands = [definitionPublish, leadCreate, leadUpdate, leadApply, opportunityCreate, opportunityUpdate, opportunityApply, directoryPutUser]
-    public static let events = [definitionPublished, leadCreated, leadUpdated, leadStageChanged, opportunityCreated, opportunityUpdated,
-                                opportunityStageChanged, directoryUserUpdated, commandAccepted, commandRejected]
+    public static let contactAdd = "contact.add"
+    public static let contactUpdate = "contact.update"
+    public static let contactAdded = "contact.added"
+    public static let contactUpdated = "contact.updated"
+    public static let leadConverted = "lead.converted"
+
+    public static let commands = [definitionPublish, leadCreate, leadUpdate, leadApply, opportunityCreate, opportunityUpdate, opportunityApply,
+                                  contactAdd, contactUpdate, directoryPutUser]
+    public static let events = [definitionPublished, leadCreated, leadUpdated, leadStageChanged, leadConverted, opportunityCreated, opportunityUpdated,
+                                opportunityStageChanged, contactAdded, contactUpdated, directoryUserUpdated, commandAccepted, commandRejected]
 }

@@ -91,6 +91,17 @@ public struct CrmStore: Sendable {
                     fields: [("d:\(definition.version)", encode(definition.source))])
     }
 
+    public func contact(shard: ShardKeys, tenant: String, id: String) async throws -> ContactRecord? {
+        let reply = try await pool.send("HGET", shard.record(tenant: tenant, entity: "contact", id: id), "d")
+        guard let bytes = reply.bytes else { return nil }
+        return try Self.decoder.decode(ContactRecord.self, from: Data(bytes))
+    }
+
+    public static func contactWrite(shard: ShardKeys, tenant: String, contact: ContactRecord) -> RecordWrite {
+        RecordWrite(key: shard.record(tenant: tenant, entity: "contact", id: contact.id),
+                    expectedVersion: contact.version - 1, newVersion: contact.version, fields: [("d", encode(contact))])
+    }
+
     public static func recordWrite(shard: ShardKeys, tenant: String, entity: EntityKind, record: PipelineRecord) -> RecordWrite {
         RecordWrite(key: shard.record(tenant: tenant, entity: entity.rawValue, id: record.id),
                     expectedVersion: record.version - 1, newVersion: record.version, fields: [("d", encode(record))])

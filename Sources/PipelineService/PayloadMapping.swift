@@ -105,6 +105,31 @@ enum PayloadMapping {
         }
     }
 
+    static func contact(_ payload: JSONValue) throws(Rejection) -> (String, [String: FieldValue]) {
+        do throws(PayloadError) {
+            let reader = try PayloadReader(payload)
+            try reader.allowOnly(["contactId", "data"])
+            let id = try reader.string("contactId", maxLength: 128, rule: Identifier.isMessageID, expected: "a record id")
+            return (id, try reader.optionalObject("data").map { object throws(PayloadError) in try data(object) } ?? [:])
+        } catch {
+            throw Rejection(error)
+        }
+    }
+
+    static func updateContact(_ payload: JSONValue) throws(Rejection) -> (id: String, changes: [String: FieldValue], expectedVersion: Int?) {
+        do throws(PayloadError) {
+            let reader = try PayloadReader(payload)
+            try reader.allowOnly(["contactId", "data", "expectedVersion"])
+            let id = try reader.string("contactId", maxLength: 128, rule: Identifier.isMessageID, expected: "a record id")
+            guard let object = try reader.optionalObject("data"), !object.fields.isEmpty else {
+                throw PayloadError(field: reader.at("data"), reason: "must hold at least one field to change")
+            }
+            return (id, try data(object), try reader.optionalInt("expectedVersion"))
+        } catch {
+            throw Rejection(error)
+        }
+    }
+
     /// A `data` object: at most 200 fields of scalar values or lists of them.
     static func data(_ object: PayloadReader) throws(PayloadError) -> [String: FieldValue] {
         guard object.fields.count <= maxDataFields else { throw PayloadError(field: object.path, reason: "has more than \(maxDataFields) fields") }

@@ -9,7 +9,7 @@ public import ServiceKit
 /// by one atomic commit; a conflicting concurrent write makes it read and decide again.
 public struct PipelineHandler: SingleMessageHandler {
     public let group = "pipeline"
-    public let catalog = MessageCatalog.v1.restricted(to: Set([MessageType.definitionPublish] + RecordCommand.allTypes))
+    public let catalog = MessageCatalog.v1.restricted(to: Set([MessageType.definitionPublish, MessageType.contactAdd, MessageType.contactUpdate] + RecordCommand.allTypes))
     let store: CrmStore
     let committer: CommandCommitter
     let logger: Logger
@@ -28,6 +28,9 @@ public struct PipelineHandler: SingleMessageHandler {
     /// definition change is a barrier for its tenant (what follows it may depend on it).
     public func ordering(of message: InboundMessage) -> Ordering {
         let tenant = message.envelope.tenant
+        if message.envelope.type.hasPrefix("contact."), let id = message.envelope.payload["contactId"]?.stringValue {
+            return Ordering(scope: tenant, key: "contact/\(id)")
+        }
         guard let kind = RecordCommand(type: message.envelope.type) else { return .barrier(tenant) }
         if let id = message.envelope.payload[kind.idField]?.stringValue { return Ordering(scope: tenant, key: "\(kind.entity.rawValue)/\(id)") }
         return Ordering(scope: tenant, key: "message/\(message.envelope.id)")
@@ -41,7 +44,12 @@ public struct PipelineHandler: SingleMessageHandler {
     }
 
     private func decide(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
-        if command.type == MessageType.definitionPublish { return try await publishDefinition(command, shard: shard) }
+        switch command.type {
+        case MessageType.definitionPublish: return try await publishDefinition(command, shard: shard)
+        case MessageType.contactAdd: return try await addContact(command, shard: shard)
+        case MessageType.contactUpdate: return try await updateContact(command, shard: shard)
+        default: break
+        }
         guard let kind = RecordCommand(type: command.type) else {
             throw PermanentFailure(reason: "unknown_type", detail: "pipeline-service does not handle \(command.type)")
         }
@@ -147,6 +155,9 @@ public struct PipelineHandler: SingleMessageHandler {
         let request = try PayloadMapping.applyToRecord(command.payload, kind: kind)
         let (record, definition) = try await existing(request.id, kind, command: command, shard: shard)
         try await authorize(command, permission: request.action, definition: definition, shard: shard)
+        if kind.entity == .lead, request.action == RecordRules.convertAction {
+            return try await convert(command, lead: record, definition: definition, expectedVersion: request.expectedVersion, shard: shard)
+        }
         let change: StageChange
         do {
             // Expressions see the command's time, so a replay decides alike.
@@ -171,6 +182,86 @@ public struct PipelineHandler: SingleMessageHandler {
         return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: change.record)], events: [event],
                                outcome: CommandOutcome.accepted(command, events: [event], recordID: record.id, recordVersion: change.record.version),
                                afterCommit: afterCommit)
+    }
+}
+
+extension PipelineHandler {
+    /// `lead.apply` with `convert`: the lead, a new opportunity and its contact, in one atomic commit.
+    func convert(_ command: Envelope, lead: PipelineRecord, definition: CompiledDefinition, expectedVersion: Int?, shard: ShardKeys) async throws -> CommandDecision {
+        let tenant = command.tenant
+        async let opportunityDefinition = store.definition(shard: shard, tenant: tenant, entity: .opportunity, version: nil)
+        async let existingOpportunity = store.record(shard: shard, tenant: tenant, entity: .opportunity, id: lead.id)
+        async let existingContact = store.contact(shard: shard, tenant: tenant, id: lead.id)
+        let (opportunityDefinitionValue, existingOpportunityValue, existingContactValue) = try await (opportunityDefinition, existingOpportunity, existingContact)
+        let conversion: Conversion
+        do {
+            conversion = try RecordRules.convert(lead, expectedVersion: expectedVersion, leadDefinition: definition, opportunityDefinition: opportunityDefinitionValue,
+                                                 existingOpportunity: existingOpportunityValue, existingContact: existingContactValue,
+                                                 now: RFC3339.seconds(command.occurredAt) ?? 0, actor: command.actor, registry: store.registry)
+        } catch {
+            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+        }
+        let moved = conversion.lead
+        let opportunity = conversion.opportunity
+        let contact = conversion.contact
+        var events = [
+            command.event(type: MessageType.leadStageChanged, payload: [
+                "leadId": .string(lead.id), "action": .string(moved.action), "from": .string(moved.from), "to": .string(moved.to),
+                "recordVersion": .integer(Int64(moved.record.version)),
+            ]),
+            command.event(type: MessageType.opportunityCreated, payload: [
+                "opportunityId": .string(opportunity.id), "stage": .string(opportunity.stage), "definitionVersion": .integer(Int64(opportunity.definitionVersion)),
+                "recordVersion": .integer(1), "data": PayloadMapping.json(opportunity.data),
+            ]),
+        ]
+        if conversion.contactCreated {
+            events.append(command.event(type: MessageType.contactAdded, payload: [
+                "contactId": .string(contact.id), "recordVersion": .integer(Int64(contact.version)), "data": PayloadMapping.json(contact.data),
+            ]))
+        }
+        events.append(command.event(type: MessageType.leadConverted, payload: [
+            "leadId": .string(lead.id), "opportunityId": .string(opportunity.id), "contactId": .string(contact.id),
+        ]))
+        return CommandDecision(writes: [
+            CrmStore.recordWrite(shard: shard, tenant: tenant, entity: .lead, record: moved.record),
+            CrmStore.recordWrite(shard: shard, tenant: tenant, entity: .opportunity, record: opportunity),
+            CrmStore.contactWrite(shard: shard, tenant: tenant, contact: contact),
+        ], events: events, outcome: CommandOutcome.accepted(command, events: events, recordID: lead.id, recordVersion: moved.record.version))
+    }
+
+    func addContact(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
+        let (id, data) = try PayloadMapping.contact(command.payload)
+        let (contact, created) = ContactRules.add(id: id, data: data, existing: try await store.contact(shard: shard, tenant: command.tenant, id: id))
+        guard created else {
+            return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: id, recordVersion: contact.version))
+        }
+        let event = command.event(type: MessageType.contactAdded, payload: [
+            "contactId": .string(id), "recordVersion": .integer(1), "data": PayloadMapping.json(contact.data),
+        ])
+        return CommandDecision(writes: [CrmStore.contactWrite(shard: shard, tenant: command.tenant, contact: contact)], events: [event],
+                               outcome: CommandOutcome.accepted(command, events: [event], recordID: id, recordVersion: 1))
+    }
+
+    func updateContact(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
+        let request = try PayloadMapping.updateContact(command.payload)
+        guard let contact = try await store.contact(shard: shard, tenant: command.tenant, id: request.id) else {
+            throw Rejection(.notFound, "tenant '\(command.tenant)' has no contact '\(request.id)'", field: "payload.contactId")
+        }
+        let (updated, changes): (ContactRecord, [FieldChange])
+        do {
+            (updated, changes) = try ContactRules.update(contact, changes: request.changes, expectedVersion: request.expectedVersion)
+        } catch {
+            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+        }
+        guard !changes.isEmpty else {
+            return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: contact.id, recordVersion: contact.version))
+        }
+        let event = command.event(type: MessageType.contactUpdated, payload: [
+            "contactId": .string(contact.id), "recordVersion": .integer(Int64(updated.version)),
+            "changes": .array(changes.map { ["field": .string($0.field), "old": PayloadMapping.json($0.old), "new": PayloadMapping.json($0.new)] }),
+        ])
+        return CommandDecision(writes: [CrmStore.contactWrite(shard: shard, tenant: command.tenant, contact: updated)], events: [event],
+                               outcome: CommandOutcome.accepted(command, events: [event], recordID: contact.id, recordVersion: updated.version))
     }
 }
 

@@ -10,7 +10,8 @@ struct MessageCatalogTests {
         #expect(Set(MessageCatalog.v1.entries.keys) == [
             "definition.publish", "lead.create", "lead.update", "lead.apply", "definition.published", "lead.created", "lead.updated",
             "lead.stage_changed", "opportunity.create", "opportunity.update", "opportunity.apply", "opportunity.created", "opportunity.updated",
-            "opportunity.stage_changed", "directory.put_user", "directory.user_updated", "command.accepted", "command.rejected",
+            "opportunity.stage_changed", "contact.add", "contact.update", "contact.added", "contact.updated", "lead.converted",
+            "directory.put_user", "directory.user_updated", "command.accepted", "command.rejected",
         ])
         #expect(MessageCatalog.v1.entry(for: "lead.create")?.kind == .command)
         #expect(MessageCatalog.v1.entry(for: "definition.publish")?.kind == .command)

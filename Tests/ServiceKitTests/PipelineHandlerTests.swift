@@ -291,4 +291,62 @@ struct PipelineHandlerTests {
         #expect(stored["stage"] == "won")
         #expect(stored["data"]?["amount"] == 2500)
     }
+
+    // FUN-CRM-0282, BUS-CRM-0044: converting is one atomic change of three records.
+    @Test("convert: the lead moves, an opportunity and a contact are made and linked, all in one commit; nothing half-written on refusal")
+    func convert() async throws {
+        let leads = command("definition.publish", [
+            "entity": "lead", "name": "Convertible",
+            "stages": [["name": "new", "initial": true], ["name": "converted", "terminal": "won"]],
+            "transitions": [["action": "convert", "from": ["new"], "to": "converted"]],
+        ])
+        let deals = command("definition.publish", [
+            "entity": "opportunity", "name": "Deals", "stages": [["name": "open", "initial": true]],
+            "fields": [["name": "name", "type": "string", "required": true], ["name": "amount", "type": "number", "required": true]],
+        ])
+        let early = command("lead.create", ["leadId": "L-early", "data": ["name": "Early"]])
+        let earlyConvert = command("lead.apply", ["leadId": "L-early", "action": "convert"])
+        let create = command("lead.create", ["leadId": "L-c", "data": ["name": "Ada", "email": "ada@example.com", "company": "AE", "amount": 5000, "note": "x"]])
+        let convert = command("lead.apply", ["leadId": "L-c", "action": "convert", "expectedVersion": 1])
+        let again = command("lead.apply", ["leadId": "L-c", "action": "convert"])
+        let noAmount = command("lead.create", ["leadId": "L-n", "data": ["name": "No budget"]])
+        let noAmountConvert = command("lead.apply", ["leadId": "L-n", "action": "convert"])
+        let addContact = command("contact.add", ["contactId": "C-1", "data": ["name": "Grace"]])
+        let updateContact = command("contact.update", ["contactId": "C-1", "data": ["email": "grace@example.com"], "expectedVersion": 1])
+        try await run([leads, early, earlyConvert, deals, create, convert, again, noAmount, noAmountConvert, addContact, updateContact])
+
+        #expect(try await outcome(earlyConvert).payload["code"] == "unknown_definition", "no opportunity definition yet")
+        #expect(try await fixture.redis.send("EXISTS", fixture.shard.record(tenant: "acme", entity: "opportunity", id: "L-early")).integer == 0)
+        let earlyLead = try await storedRecord("lead", "L-early")
+        #expect(earlyLead["stage"] == "new", "a refused conversion leaves the lead as it was")
+
+        let converted = try await outcome(convert)
+        #expect(converted.type == "command.accepted")
+        #expect(converted.payload["events"]?.arrayValue?.compactMap { $0["type"]?.stringValue } ==
+                ["lead.stage_changed", "opportunity.created", "contact.added", "lead.converted"])
+        #expect(try await storedRecord("lead", "L-c")["stage"] == "converted")
+        let opportunity = try await storedRecord("opportunity", "L-c")
+        #expect(opportunity["stage"] == "open")
+        #expect(opportunity["data"] == ["name": "Ada", "amount": 5000], "only the fields the opportunity declares")
+        let contact = try await storedRecord("contact", "L-c")
+        #expect(contact["data"] == ["name": "Ada", "email": "ada@example.com", "company": "AE"])
+        #expect(contact["links"] == ["lead:L-c", "opportunity:L-c"])
+        #expect(try await outcome(again).payload["code"] == "invalid_transition", "a converted lead is terminal")
+
+        let refused = try await outcome(noAmountConvert)
+        #expect(refused.payload["code"] == "invalid_payload")
+        #expect(try await storedRecord("lead", "L-n")["stage"] == "new")
+        #expect(try await fixture.redis.send("EXISTS", fixture.shard.record(tenant: "acme", entity: "contact", id: "L-n")).integer == 0)
+
+        #expect(try await outcome(addContact).type == "command.accepted")
+        let contactChange = try await outcome(updateContact)
+        #expect(contactChange.payload["recordVersion"] == 2)
+        let changed = try #require(try await events().first { $0.type == "contact.updated" })
+        #expect(changed.payload["changes"] == [["field": "email", "old": nil, "new": "grace@example.com"]])
+    }
+
+    func storedRecord(_ entity: String, _ id: String) async throws -> JSONValue {
+        let bytes = try #require(try await fixture.redis.send("HGET", fixture.shard.record(tenant: "acme", entity: entity, id: id), "d").bytes)
+        return try JSONValue.parse(bytes)
+    }
 }
