@@ -46,12 +46,12 @@ struct FirstPathTests {
         #expect(validation.status == 0, "\(validation.output)")
 
         // The story ends with L-1001 qualified at version 3 (create, update, apply).
-        let shown = try await deployment.crmctl(["lead", "show", "--tenant", "acme", "L-1001"])
+        let shown = try await deployment.crmctl(["show", "--tenant", "acme", "lead", "L-1001"])
         #expect(shown.status == 0)
         let lead = try JSONValue.parse(Array(shown.output.utf8))
         #expect(lead["stage"] == "qualified")
         #expect(lead["version"] == 3)
-        #expect(try await deployment.crmctl(["lead", "show", "--tenant", "acme", "L-404"]).status == 1)
+        #expect(try await deployment.crmctl(["show", "--tenant", "acme", "lead", "L-404"]).status == 1)
         // The story's definition lists no permissions: anyone may act (Level 1).
         let can = try await deployment.crmctl(["can", "--tenant", "acme", "--actor", "u-nobody", "close_won"])
         #expect(can.status == 0, "\(can.output)")
