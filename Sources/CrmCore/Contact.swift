@@ -51,6 +51,25 @@ public struct Conversion: Sendable, Hashable {
     public let opportunity: PipelineRecord
     public let contact: ContactRecord
     public let contactCreated: Bool
+    /// For an existing contact that gained links: its links before and after.
+    public let linkedLinks: (before: [String], after: [String])?
+
+    public static func == (lhs: Conversion, rhs: Conversion) -> Bool {
+        lhs.lead == rhs.lead && lhs.opportunity == rhs.opportunity && lhs.contact == rhs.contact && lhs.contactCreated == rhs.contactCreated
+            && lhs.linkedLinks?.before == rhs.linkedLinks?.before && lhs.linkedLinks?.after == rhs.linkedLinks?.after
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(lead)
+        hasher.combine(opportunity)
+        hasher.combine(contact)
+    }
+}
+
+extension String {
+    func replacingPrefix(_ prefix: String, with replacement: String) -> String {
+        hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
+    }
 }
 
 extension RecordRules {
@@ -69,13 +88,19 @@ extension RecordRules {
         let declared = Set(opportunityDefinition.source.fields.map(\.name))
         let data = declared.isEmpty ? lead.data : lead.data.filter { declared.contains($0.key) }
         if let problem = FieldValidation.validate(data, rules: opportunityDefinition.source.fields, partial: false) {
-            throw DomainRejection(code: "invalid_payload", message: "the lead's data does not make a valid opportunity: \(problem.message)", field: problem.field)
+            let field = problem.field.map { " (lead \($0.replacingPrefix("payload.", with: "")))" } ?? ""
+            throw DomainRejection(code: "invalid_payload", message: "the lead's data does not make a valid opportunity: \(problem.message)\(field)", field: "payload.action")
         }
         let opportunity = PipelineRecord(id: lead.id, stage: opportunityDefinition.initialStage, definitionVersion: opportunityDefinition.version,
                                          data: data, version: 1)
         var contact = existingContact ?? ContactRecord(id: lead.id, data: lead.data.filter { ContactRules.personFields.contains($0.key) }, version: 0)
+        let before = contact.links
         for link in ["lead:\(lead.id)", "opportunity:\(lead.id)"] where !contact.links.contains(link) { contact.links.append(link) }
-        contact.version += 1
-        return Conversion(lead: moved, opportunity: opportunity, contact: contact, contactCreated: existingContact == nil)
+        // A new contact, or an existing one that gains links, is written (and its version moves); an
+        // existing one already linked is left as it is.
+        let contactChanged = existingContact == nil || contact.links != before
+        if contactChanged { contact.version += 1 }
+        return Conversion(lead: moved, opportunity: opportunity, contact: contact, contactCreated: existingContact == nil,
+                          linkedLinks: contactChanged && existingContact != nil ? (before, contact.links) : nil)
     }
 }

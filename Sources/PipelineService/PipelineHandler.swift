@@ -171,17 +171,18 @@ public struct PipelineHandler: SingleMessageHandler {
             .init(kind.idField): .string(record.id), "action": .string(change.action), "from": .string(change.from), "to": .string(change.to),
             "recordVersion": .integer(Int64(change.record.version)),
         ])
-        let hooks: [ExtensionRegistry.AfterHook] = change.afterHooks.compactMap { store.registry.afterHooks[$0] }
-        let committed = change
-        var afterCommit: (@Sendable () async -> Void)?
-        if !hooks.isEmpty {
-            afterCommit = { @Sendable in
-                for hook in hooks { await hook(committed) }
-            }
-        }
         return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: change.record)], events: [event],
                                outcome: CommandOutcome.accepted(command, events: [event], recordID: record.id, recordVersion: change.record.version),
-                               afterCommit: afterCommit)
+                               afterCommit: afterHooks(for: change))
+    }
+
+    /// The transition's registered after hooks, to run once the change is committed.
+    private func afterHooks(for change: StageChange) -> (@Sendable () async -> Void)? {
+        let hooks: [ExtensionRegistry.AfterHook] = change.afterHooks.compactMap { store.registry.afterHooks[$0] }
+        guard !hooks.isEmpty else { return nil }
+        return { @Sendable in
+            for hook in hooks { await hook(change) }
+        }
     }
 }
 
@@ -218,15 +219,22 @@ extension PipelineHandler {
             events.append(command.event(type: MessageType.contactAdded, payload: [
                 "contactId": .string(contact.id), "recordVersion": .integer(Int64(contact.version)), "data": PayloadMapping.json(contact.data),
             ]))
+        } else if let links = conversion.linkedLinks {
+            events.append(command.event(type: MessageType.contactUpdated, payload: [
+                "contactId": .string(contact.id), "recordVersion": .integer(Int64(contact.version)),
+                "changes": [["field": "links", "old": .array(links.before.map(JSONValue.string)), "new": .array(links.after.map(JSONValue.string))]],
+            ]))
         }
         events.append(command.event(type: MessageType.leadConverted, payload: [
             "leadId": .string(lead.id), "opportunityId": .string(opportunity.id), "contactId": .string(contact.id),
         ]))
-        return CommandDecision(writes: [
+        var writes = [
             CrmStore.recordWrite(shard: shard, tenant: tenant, entity: .lead, record: moved.record),
             CrmStore.recordWrite(shard: shard, tenant: tenant, entity: .opportunity, record: opportunity),
-            CrmStore.contactWrite(shard: shard, tenant: tenant, contact: contact),
-        ], events: events, outcome: CommandOutcome.accepted(command, events: events, recordID: lead.id, recordVersion: moved.record.version))
+        ]
+        if conversion.contactCreated || conversion.linkedLinks != nil { writes.append(CrmStore.contactWrite(shard: shard, tenant: tenant, contact: contact)) }
+        return CommandDecision(writes: writes, events: events, outcome: CommandOutcome.accepted(command, events: events, recordID: lead.id, recordVersion: moved.record.version),
+                               afterCommit: afterHooks(for: moved))
     }
 
     func addContact(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {

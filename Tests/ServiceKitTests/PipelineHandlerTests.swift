@@ -311,9 +311,12 @@ struct PipelineHandlerTests {
         let again = command("lead.apply", ["leadId": "L-c", "action": "convert"])
         let noAmount = command("lead.create", ["leadId": "L-n", "data": ["name": "No budget"]])
         let noAmountConvert = command("lead.apply", ["leadId": "L-n", "action": "convert"])
+        let known = command("contact.add", ["contactId": "L-k", "data": ["name": "Known"]])
+        let knownLead = command("lead.create", ["leadId": "L-k", "data": ["name": "Known", "amount": 10]])
+        let knownConvert = command("lead.apply", ["leadId": "L-k", "action": "convert"])
         let addContact = command("contact.add", ["contactId": "C-1", "data": ["name": "Grace"]])
         let updateContact = command("contact.update", ["contactId": "C-1", "data": ["email": "grace@example.com"], "expectedVersion": 1])
-        try await run([leads, early, earlyConvert, deals, create, convert, again, noAmount, noAmountConvert, addContact, updateContact])
+        try await run([leads, early, earlyConvert, deals, create, convert, again, noAmount, noAmountConvert, known, knownLead, knownConvert, addContact, updateContact])
 
         #expect(try await outcome(earlyConvert).payload["code"] == "unknown_definition", "no opportunity definition yet")
         #expect(try await fixture.redis.send("EXISTS", fixture.shard.record(tenant: "acme", entity: "opportunity", id: "L-early")).integer == 0)
@@ -338,10 +341,18 @@ struct PipelineHandlerTests {
         #expect(try await storedRecord("lead", "L-n")["stage"] == "new")
         #expect(try await fixture.redis.send("EXISTS", fixture.shard.record(tenant: "acme", entity: "contact", id: "L-n")).integer == 0)
 
+        let linked = try await outcome(knownConvert)
+        #expect(linked.payload["events"]?.arrayValue?.compactMap { $0["type"]?.stringValue } ==
+                ["lead.stage_changed", "opportunity.created", "contact.updated", "lead.converted"], "an existing contact is linked, with an event")
+        let knownContact = try await storedRecord("contact", "L-k")
+        #expect(knownContact["data"] == ["name": "Known"], "its data is left as it was")
+        #expect(knownContact["version"] == 2)
+        #expect(refused.payload["field"] == "payload.action")
+
         #expect(try await outcome(addContact).type == "command.accepted")
         let contactChange = try await outcome(updateContact)
         #expect(contactChange.payload["recordVersion"] == 2)
-        let changed = try #require(try await events().first { $0.type == "contact.updated" })
+        let changed = try #require(try await events().first { $0.type == "contact.updated" && $0.payload["contactId"] == "C-1" })
         #expect(changed.payload["changes"] == [["field": "email", "old": nil, "new": "grace@example.com"]])
     }
 
