@@ -30,6 +30,8 @@ public struct ShardKeys: Sendable, Hashable {
     public func definitions(tenant: String, entity: String) -> String { "\(self.tenant(tenant)):def:\(entity)" }
     /// A tenant's directory of users: a hash with its version `v` and one `u:<user id>` JSON per user.
     public func directory(tenant: String) -> String { "\(self.tenant(tenant)):directory" }
+    /// A tenant's custom fields for an entity: a hash with `v` and the JSON document `d`.
+    public func customFields(tenant: String, entity: String) -> String { "\(self.tenant(tenant)):fields:\(entity)" }
     /// A record: a hash with its version `v` and JSON document `d`.
     public func record(tenant: String, entity: String, id: String) -> String { "\(self.tenant(tenant)):\(entity):\(id)" }
 }

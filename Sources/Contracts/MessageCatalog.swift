@@ -90,6 +90,8 @@ public enum MessageType {
     public static let opportunityUpdated = "opportunity.updated"
     public static let opportunityStageChanged = "opportunity.stage_changed"
 
+    public static let fieldsConfigure = "fields.configure"
+    public static let fieldsConfigured = "fields.configured"
     public static let contactAdd = "contact.add"
     public static let contactUpdate = "contact.update"
     public static let contactAdded = "contact.added"
@@ -97,7 +99,7 @@ public enum MessageType {
     public static let leadConverted = "lead.converted"
 
     public static let commands = [definitionPublish, leadCreate, leadUpdate, leadApply, opportunityCreate, opportunityUpdate, opportunityApply,
-                                  contactAdd, contactUpdate, directoryPutUser]
+                                  contactAdd, contactUpdate, fieldsConfigure, directoryPutUser]
     public static let events = [definitionPublished, leadCreated, leadUpdated, leadStageChanged, leadConverted, opportunityCreated, opportunityUpdated,
-                                opportunityStageChanged, contactAdded, contactUpdated, directoryUserUpdated, commandAccepted, commandRejected]
+                                opportunityStageChanged, contactAdded, contactUpdated, fieldsConfigured, directoryUserUpdated, commandAccepted, commandRejected]
 }

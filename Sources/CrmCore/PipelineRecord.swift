@@ -43,7 +43,8 @@ public enum RecordCreation: Sendable, Equatable {
 public enum RecordRules {
     /// Decides a `lead.create` or `opportunity.create` against what the store holds: the record if any,
     /// and the definition asked for.
-    public static func create(_ command: CreateRecord, existing: PipelineRecord?, definition: CompiledDefinition?) throws(DomainRejection) -> RecordCreation {
+    public static func create(_ command: CreateRecord, existing: PipelineRecord?, definition: CompiledDefinition?,
+                              custom: CustomFields = .none) throws(DomainRejection) -> RecordCreation {
         if let existing { return .existing(existing) }
         guard let definition else {
             let entity = command.entity.rawValue
@@ -54,7 +55,7 @@ public enum RecordRules {
         guard definition.source.entity == command.entity else {
             throw DomainRejection(code: "unknown_definition", message: "definition version \(definition.version) describes the entity '\(definition.source.entity.rawValue)', not '\(command.entity.rawValue)'")
         }
-        if let problem = FieldValidation.validate(command.data, rules: definition.source.fields, partial: false) { throw problem }
+        if let problem = FieldValidation.validate(command.data, rules: definition.source.fields + custom.fields, partial: false) { throw problem }
         return .created(PipelineRecord(id: command.recordID, stage: definition.initialStage, definitionVersion: definition.version,
                                    data: command.data.filter { $0.value != .null }, version: 1))
     }
@@ -62,9 +63,9 @@ public enum RecordRules {
     /// Applies data changes (a `null` clears a field) to the record, checked against the field rules of
     /// the definition version the record started with. Returns the new record and each change.
     public static func update(_ record: PipelineRecord, changes: [String: FieldValue], expectedVersion: Int?,
-                              definition: CompiledDefinition) throws(DomainRejection) -> (PipelineRecord, [FieldChange]) {
+                              definition: CompiledDefinition, custom: CustomFields = .none) throws(DomainRejection) -> (PipelineRecord, [FieldChange]) {
         try checkVersion(record, expectedVersion)
-        if let problem = FieldValidation.validate(changes, rules: definition.source.fields, partial: true) { throw problem }
+        if let problem = FieldValidation.validate(changes, rules: definition.source.fields + custom.fields, partial: true) { throw problem }
         var updated = record
         var applied: [FieldChange] = []
         for key in changes.keys.sorted() {

@@ -91,6 +91,20 @@ public struct CrmStore: Sendable {
                     fields: [("d:\(definition.version)", encode(definition.source))])
     }
 
+    /// A tenant's custom fields for an entity and their version (0 when never configured).
+    public func customFields(shard: ShardKeys, tenant: String, entity: EntityKind) async throws -> (CustomFields, version: Int) {
+        let reply = try await pool.send("HMGET", shard.customFields(tenant: tenant, entity: entity.rawValue), "v", "d")
+        let parts = reply.array ?? []
+        let version = Int(parts.first?.integer ?? 0)
+        guard parts.count > 1, let bytes = parts[1].bytes else { return (.none, version) }
+        return (try Self.decoder.decode(CustomFields.self, from: Data(bytes)), version)
+    }
+
+    public static func customFieldsWrite(shard: ShardKeys, tenant: String, entity: EntityKind, fields: CustomFields, currentVersion: Int) -> RecordWrite {
+        RecordWrite(key: shard.customFields(tenant: tenant, entity: entity.rawValue), expectedVersion: currentVersion, newVersion: currentVersion + 1,
+                    fields: [("d", encode(fields))])
+    }
+
     public func contact(shard: ShardKeys, tenant: String, id: String) async throws -> ContactRecord? {
         let reply = try await pool.send("HGET", shard.record(tenant: tenant, entity: "contact", id: id), "d")
         guard let bytes = reply.bytes else { return nil }

@@ -39,18 +39,7 @@ enum PayloadMapping {
                         before: try hooks?.strings("before", required: false, maxCount: 16, rule: name, expected: "a registered hook's name") ?? [],
                         after: try hooks?.strings("after", required: false, maxCount: 16, rule: name, expected: "a registered hook's name") ?? [])))
             }
-            var fields: [FieldRule] = []
-            for field in try reader.objects("fields", required: false, maxCount: 200) {
-                try field.allowOnly(["name", "type", "required", "min", "max", "minLength", "maxLength", "values"])
-                fields.append(FieldRule(
-                    name: try field.string("name", maxLength: 63, rule: Names.isValid, expected: "lower-case letters, digits and '_'"),
-                    type: FieldType(rawValue: try field.string("type", rule: { FieldType(rawValue: $0) != nil },
-                                                               expected: FieldType.allCases.map(\.rawValue).joined(separator: ", ")))!,
-                    required: try field.optionalBool("required") ?? false,
-                    min: try field.optionalNumber("min"), max: try field.optionalNumber("max"),
-                    minLength: try field.optionalInt("minLength", range: 0...100_000), maxLength: try field.optionalInt("maxLength", range: 0...100_000),
-                    values: field.has("values") ? try field.strings("values", maxCount: 200, rule: { !$0.isEmpty && $0.utf8.count <= 100 }, expected: "a non-empty value of at most 100 bytes") : nil))
-            }
+            let fields = try fieldRules(reader, "fields")
             var permissions: [String: [String]] = [:]
             if let object = try reader.optionalObject("permissions") {
                 guard object.fields.count <= 256 else { throw PayloadError(field: object.path, reason: "has more than 256 permissions") }
@@ -61,6 +50,37 @@ enum PayloadMapping {
             }
             return PipelineDefinition(entity: EntityKind(rawValue: entityName)!, name: name, stages: stages, transitions: transitions,
                                       fields: fields, permissions: permissions)
+        } catch {
+            throw Rejection(error)
+        }
+    }
+
+    /// An array of field rules (a definition's `fields`, a `fields.configure`'s `add`).
+    static func fieldRules(_ reader: PayloadReader, _ key: String) throws(PayloadError) -> [FieldRule] {
+        var fields: [FieldRule] = []
+        for field in try reader.objects(key, required: false, maxCount: 200) {
+            try field.allowOnly(["name", "type", "required", "min", "max", "minLength", "maxLength", "values"])
+            fields.append(FieldRule(
+                name: try field.string("name", maxLength: 63, rule: Names.isValid, expected: "lower-case letters, digits and '_'"),
+                type: FieldType(rawValue: try field.string("type", rule: { FieldType(rawValue: $0) != nil },
+                                                           expected: FieldType.allCases.map(\.rawValue).joined(separator: ", ")))!,
+                required: try field.optionalBool("required") ?? false,
+                min: try field.optionalNumber("min"), max: try field.optionalNumber("max"),
+                minLength: try field.optionalInt("minLength", range: 0...100_000), maxLength: try field.optionalInt("maxLength", range: 0...100_000),
+                values: field.has("values") ? try field.strings("values", maxCount: 200, rule: { !$0.isEmpty && $0.utf8.count <= 100 }, expected: "a non-empty value of at most 100 bytes") : nil))
+        }
+        return fields
+    }
+
+    static func configureFields(_ payload: JSONValue) throws(Rejection) -> (entity: EntityKind, add: [FieldRule], remove: [String]) {
+        do throws(PayloadError) {
+            let reader = try PayloadReader(payload)
+            try reader.allowOnly(["entity", "add", "remove"])
+            let entity = try reader.string("entity", rule: { EntityKind(rawValue: $0) != nil }, expected: "'lead' or 'opportunity'")
+            let add = try fieldRules(reader, "add")
+            let remove = try reader.strings("remove", required: false, maxCount: 200, rule: Names.isValid, expected: "a field name")
+            guard !add.isEmpty || !remove.isEmpty else { throw PayloadError(field: reader.path, reason: "must add or remove at least one field") }
+            return (EntityKind(rawValue: entity)!, add, remove)
         } catch {
             throw Rejection(error)
         }

@@ -9,7 +9,8 @@ public import ServiceKit
 /// by one atomic commit; a conflicting concurrent write makes it read and decide again.
 public struct PipelineHandler: SingleMessageHandler {
     public let group = "pipeline"
-    public let catalog = MessageCatalog.v1.restricted(to: Set([MessageType.definitionPublish, MessageType.contactAdd, MessageType.contactUpdate] + RecordCommand.allTypes))
+    public let catalog = MessageCatalog.v1.restricted(to: Set([MessageType.definitionPublish, MessageType.fieldsConfigure, MessageType.contactAdd,
+                                                               MessageType.contactUpdate] + RecordCommand.allTypes))
     let store: CrmStore
     let committer: CommandCommitter
     let logger: Logger
@@ -46,6 +47,7 @@ public struct PipelineHandler: SingleMessageHandler {
     private func decide(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
         switch command.type {
         case MessageType.definitionPublish: return try await publishDefinition(command, shard: shard)
+        case MessageType.fieldsConfigure: return try await configureFields(command, shard: shard)
         case MessageType.contactAdd: return try await addContact(command, shard: shard)
         case MessageType.contactUpdate: return try await updateContact(command, shard: shard)
         default: break
@@ -87,9 +89,10 @@ public struct PipelineHandler: SingleMessageHandler {
         let request = try PayloadMapping.createRecord(command.payload, kind: kind)
         let (existing, definition) = try await store.creationContext(shard: shard, tenant: command.tenant, entity: kind.entity, id: request.recordID,
                                                                      definitionVersion: request.definitionVersion)
+        let custom = existing == nil ? try await store.customFields(shard: shard, tenant: command.tenant, entity: kind.entity).0 : .none
         let creation: RecordCreation
         do {
-            creation = try RecordRules.create(request, existing: existing, definition: definition)
+            creation = try RecordRules.create(request, existing: existing, definition: definition, custom: custom)
         } catch {
             throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
         }
@@ -134,9 +137,10 @@ public struct PipelineHandler: SingleMessageHandler {
         let request = try PayloadMapping.updateRecord(command.payload, kind: kind)
         let (record, definition) = try await existing(request.id, kind, command: command, shard: shard)
         try await authorize(command, permission: "update", definition: definition, shard: shard)
+        let custom = try await store.customFields(shard: shard, tenant: command.tenant, entity: kind.entity).0
         let (updated, changes): (PipelineRecord, [FieldChange])
         do {
-            (updated, changes) = try RecordRules.update(record, changes: request.changes, expectedVersion: request.expectedVersion, definition: definition)
+            (updated, changes) = try RecordRules.update(record, changes: request.changes, expectedVersion: request.expectedVersion, definition: definition, custom: custom)
         } catch {
             throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
         }
@@ -235,6 +239,29 @@ extension PipelineHandler {
         if conversion.contactCreated || conversion.linkedLinks != nil { writes.append(CrmStore.contactWrite(shard: shard, tenant: tenant, contact: contact)) }
         return CommandDecision(writes: writes, events: events, outcome: CommandOutcome.accepted(command, events: events, recordID: lead.id, recordVersion: moved.record.version),
                                afterCommit: afterHooks(for: moved))
+    }
+
+    /// `fields.configure`: a tenant's own fields for an entity, checked on every write from then on.
+    func configureFields(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
+        let request = try PayloadMapping.configureFields(command.payload)
+        let directory = try await store.directory(shard: shard, tenant: command.tenant, user: command.actor)
+        if let refusal = Authorization.checkAdministration(actor: command.actor, user: directory.user, directoryExists: directory.exists) {
+            throw Rejection(.forbidden, refusal.message)
+        }
+        let (current, version) = try await store.customFields(shard: shard, tenant: command.tenant, entity: request.entity)
+        let definition = try await store.definition(shard: shard, tenant: command.tenant, entity: request.entity, version: nil)
+        let configured: CustomFields
+        do {
+            configured = try current.configured(adding: request.add, removing: request.remove, definitionFields: definition?.source.fields ?? [])
+        } catch {
+            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+        }
+        let event = command.event(type: MessageType.fieldsConfigured, payload: [
+            "entity": .string(request.entity.rawValue), "fieldsVersion": .integer(Int64(version + 1)),
+            "fields": .array(configured.fields.map { .string($0.name) }), "removed": .array(configured.removed.map(JSONValue.string)),
+        ])
+        return CommandDecision(writes: [CrmStore.customFieldsWrite(shard: shard, tenant: command.tenant, entity: request.entity, fields: configured, currentVersion: version)],
+                               events: [event], outcome: CommandOutcome.accepted(command, events: [event], recordVersion: version + 1))
     }
 
     func addContact(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {

@@ -360,4 +360,43 @@ struct PipelineHandlerTests {
         let bytes = try #require(try await fixture.redis.send("HGET", fixture.shard.record(tenant: "acme", entity: entity, id: id), "d").bytes)
         return try JSONValue.parse(bytes)
     }
+
+    // FUN-CRM-0289, USE-CRM-0563: custom fields without migrations.
+    @Test("fields.configure: custom fields are checked on every write; removing one keeps old values readable")
+    func customFields() async throws {
+        let leads = command("definition.publish", [
+            "entity": "lead", "name": "Plain", "stages": [["name": "new", "initial": true]],
+            "fields": [["name": "name", "type": "string", "required": true]],
+        ])
+        let add = command("fields.configure", ["entity": "lead", "add": [
+            ["name": "industry", "type": "enum", "values": ["retail", "software"]], ["name": "employees", "type": "number", "min": 0],
+        ]])
+        let shadow = command("fields.configure", ["entity": "lead", "add": [["name": "name", "type": "number"]]])
+        let good = command("lead.create", ["leadId": "L-f", "data": ["name": "Ada", "industry": "retail", "employees": 12]])
+        let badEnum = command("lead.create", ["leadId": "L-g", "data": ["name": "Bob", "industry": "farming"]])
+        let remove = command("fields.configure", ["entity": "lead", "remove": ["industry"]])
+        let writeRemoved = command("lead.update", ["leadId": "L-f", "data": ["industry": "software"]])
+        let writeKept = command("lead.update", ["leadId": "L-f", "data": ["employees": 15]])
+        let removeUnknown = command("fields.configure", ["entity": "lead", "remove": ["ghost"]])
+        let empty = command("fields.configure", ["entity": "lead"])
+        try await run([leads, add, shadow, good, badEnum, remove, writeRemoved, writeKept, removeUnknown, empty])
+        #expect(try await outcome(add).payload["recordVersion"] == 1)
+        let shadowed = try await outcome(shadow)
+        #expect(shadowed.payload["code"] == "invalid_payload")
+        #expect(shadowed.payload["field"] == "payload.add[0].name")
+        #expect(try await outcome(good).type == "command.accepted")
+        let refused = try await outcome(badEnum)
+        #expect(refused.payload["field"] == "payload.data.industry")
+        #expect(try await outcome(remove).type == "command.accepted")
+        #expect(try await outcome(writeRemoved).payload["field"] == "payload.data.industry", "a removed field takes no new writes")
+        #expect(try await outcome(writeKept).type == "command.accepted")
+        #expect(try await outcome(removeUnknown).payload["code"] == "not_found")
+        #expect(try await outcome(empty).payload["code"] == "invalid_payload")
+        let stored = try await storedRecord("lead", "L-f")
+        #expect(stored["data"]?["industry"] == "retail", "the old value stays readable")
+        #expect(stored["data"]?["employees"] == 15)
+        let configured = try await events().filter { $0.type == "fields.configured" }.map { $0.payload }
+        #expect(configured.last?["removed"] == ["industry"])
+        #expect(configured.last?["fields"] == ["employees"])
+    }
 }
