@@ -116,11 +116,14 @@ enum FieldFormats {
 /// Validates record data against a definition's field rules.
 public enum FieldValidation {
     /// `data` as a whole record (creation: required fields must be present) or as changes (`partial`).
-    public static func validate(_ data: [String: FieldValue], rules: [FieldRule], partial: Bool) -> DomainRejection? {
+    /// `strict` refuses keys without a rule (a definition that declares its fields); otherwise only
+    /// the keys that have a rule are checked (free-form data with a tenant's custom fields).
+    public static func validate(_ data: [String: FieldValue], rules: [FieldRule], partial: Bool, strict: Bool = true) -> DomainRejection? {
         guard !rules.isEmpty else { return nil }
         let byName = Dictionary(rules.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for key in data.keys.sorted() {
             guard let rule = byName[key] else {
+                if !strict { continue }
                 return DomainRejection(code: "invalid_payload", message: "'\(key)' is not a field of this definition", field: "payload.data.\(key)")
             }
             if let problem = rule.problem(with: data[key]!) {

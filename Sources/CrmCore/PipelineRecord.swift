@@ -55,7 +55,8 @@ public enum RecordRules {
         guard definition.source.entity == command.entity else {
             throw DomainRejection(code: "unknown_definition", message: "definition version \(definition.version) describes the entity '\(definition.source.entity.rawValue)', not '\(command.entity.rawValue)'")
         }
-        if let problem = FieldValidation.validate(command.data, rules: definition.source.fields + custom.fields, partial: false) { throw problem }
+        if let problem = FieldValidation.validate(command.data, rules: definition.source.fields + custom.fields, partial: false,
+                                                  strict: !definition.source.fields.isEmpty) { throw problem }
         return .created(PipelineRecord(id: command.recordID, stage: definition.initialStage, definitionVersion: definition.version,
                                    data: command.data.filter { $0.value != .null }, version: 1))
     }
@@ -65,7 +66,8 @@ public enum RecordRules {
     public static func update(_ record: PipelineRecord, changes: [String: FieldValue], expectedVersion: Int?,
                               definition: CompiledDefinition, custom: CustomFields = .none) throws(DomainRejection) -> (PipelineRecord, [FieldChange]) {
         try checkVersion(record, expectedVersion)
-        if let problem = FieldValidation.validate(changes, rules: definition.source.fields + custom.fields, partial: true) { throw problem }
+        if let problem = FieldValidation.validate(changes, rules: definition.source.fields + custom.fields, partial: true,
+                                                  strict: !definition.source.fields.isEmpty) { throw problem }
         var updated = record
         var applied: [FieldChange] = []
         for key in changes.keys.sorted() {

@@ -172,4 +172,23 @@ struct LeadLifecycleTests {
         leaky.transitions.append(TransitionDefinition(action: "revive", from: ["won"], to: "qualified"))
         #expect(throws: DefinitionErrors.self) { try CompiledDefinition.compile(leaky, version: 1) }
     }
+
+    @Test("custom fields check their own keys; free-form data stays free-form beside them")
+    func customFieldsOnFreeFormData() throws {
+        var plain = Self.definition
+        plain.fields = []
+        plain.transitions = [TransitionDefinition(action: "close_lost", from: ["new"], to: "lost")]
+        plain.stages = [StageDefinition(name: "new", initial: true), StageDefinition(name: "lost", terminal: .lost)]
+        let compiledPlain = try CompiledDefinition.compile(plain, version: 1)
+        let custom = try CustomFields().configured(adding: [FieldRule(name: "employees", type: .number, min: 0)], removing: [], definitionFields: [])
+        let ok = CreateRecord(recordID: "L-1", data: ["anything": "goes", "employees": 5], definitionVersion: nil)
+        #expect((try? RecordRules.create(ok, existing: nil, definition: compiledPlain, custom: custom)) != nil)
+        let bad = CreateRecord(recordID: "L-2", data: ["anything": "goes", "employees": -1], definitionVersion: nil)
+        do {
+            _ = try RecordRules.create(bad, existing: nil, definition: compiledPlain, custom: custom)
+            Issue.record("a negative employee count passed")
+        } catch {
+            #expect(error.field == "payload.data.employees")
+        }
+    }
 }
