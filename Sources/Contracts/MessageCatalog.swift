@@ -90,6 +90,8 @@ public enum MessageType {
     public static let opportunityUpdated = "opportunity.updated"
     public static let opportunityStageChanged = "opportunity.stage_changed"
 
+    public static let interactionLog = "interaction.log"
+    public static let interactionLogged = "interaction.logged"
     public static let fieldsConfigure = "fields.configure"
     public static let fieldsConfigured = "fields.configured"
     public static let contactAdd = "contact.add"
@@ -99,7 +101,7 @@ public enum MessageType {
     public static let leadConverted = "lead.converted"
 
     public static let commands = [definitionPublish, leadCreate, leadUpdate, leadApply, opportunityCreate, opportunityUpdate, opportunityApply,
-                                  contactAdd, contactUpdate, fieldsConfigure, directoryPutUser]
+                                  contactAdd, contactUpdate, fieldsConfigure, interactionLog, directoryPutUser]
     public static let events = [definitionPublished, leadCreated, leadUpdated, leadStageChanged, leadConverted, opportunityCreated, opportunityUpdated,
-                                opportunityStageChanged, contactAdded, contactUpdated, fieldsConfigured, directoryUserUpdated, commandAccepted, commandRejected]
+                                opportunityStageChanged, contactAdded, contactUpdated, fieldsConfigured, interactionLogged, directoryUserUpdated, commandAccepted, commandRejected]
 }

@@ -8,6 +8,7 @@ public enum RejectionCode: String, Sendable, CaseIterable {
     case invalidTransition = "invalid_transition"
     case guardFailed = "guard_failed"
     case vetoed
+    case tooLarge = "too_large"
     case notFound = "not_found"
     case forbidden
     case `internal`

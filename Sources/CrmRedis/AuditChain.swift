@@ -9,14 +9,7 @@ public enum AuditChain {
     public static let genesis = String(repeating: "0", count: 64)
 
     public static func hash(previous: String, envelope: [UInt8]) -> String {
-        var hasher = SHA256()
-        hasher.update(data: Array(previous.utf8))
-        hasher.update(data: [0x0A])
-        hasher.update(data: envelope)
-        return hasher.finalize().map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        Checksum.sha256(Array(previous.utf8) + [0x0A] + envelope)
     }
 
     /// Appends a batch of events after the head the caller believes current, indexes each under its
@@ -99,5 +92,15 @@ public enum AuditChain {
         default:
             throw RedisError.unexpectedReply(command: "audit append", expected: "ok, duplicates or conflict", got: reply.kindName)
         }
+    }
+}
+
+/// SHA-256 as lower-case hex.
+public enum Checksum {
+    public static func sha256(_ bytes: [UInt8]) -> String {
+        SHA256.hash(data: bytes).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
     }
 }

@@ -24,6 +24,10 @@ public struct AuditSubject: Sendable, Hashable, CustomStringConvertible {
         for (field, entity) in idFields {
             if let id = payload[field]?.stringValue, Identifier.isMessageID(id) { return AuditSubject(entity: entity, id: id) }
         }
+        if let subject = payload["subject"]?.stringValue {
+            let parts = subject.split(separator: ":", maxSplits: 1).map(String.init)
+            if parts.count == 2, Identifier.isName(parts[0]), Identifier.isMessageID(parts[1]) { return AuditSubject(entity: parts[0], id: parts[1]) }
+        }
         if envelope.type == MessageType.commandAccepted || envelope.type == MessageType.commandRejected,
            let id = payload["recordId"]?.stringValue, Identifier.isMessageID(id),
            let commandType = payload["commandType"]?.stringValue, let entity = commandType.split(separator: ".").first {

@@ -5,12 +5,12 @@ public import RedisClient
 /// One hash written by a command, guarded by the version it had when the decision was made.
 public struct RecordWrite: Sendable {
     public let key: String
-    /// The version read before deciding; 0 means the key must not exist yet.
-    public let expectedVersion: Int
+    /// The version read before deciding; 0 means the key must not exist yet, nil means any (content-addressed data).
+    public let expectedVersion: Int?
     public let newVersion: Int
     public let fields: [(String, [UInt8])]
 
-    public init(key: String, expectedVersion: Int, newVersion: Int, fields: [(String, [UInt8])]) {
+    public init(key: String, expectedVersion: Int?, newVersion: Int, fields: [(String, [UInt8])]) {
         self.key = key
         self.expectedVersion = expectedVersion
         self.newVersion = newVersion
@@ -67,7 +67,7 @@ public struct CommandCommitter: Sendable {
         ]
         for write in writes {
             keys.append(write.key)
-            arguments += [write.expectedVersion, write.newVersion, write.fields.count]
+            arguments += [write.expectedVersion.map(String.init) ?? "*", write.newVersion, write.fields.count]
             for (name, value) in write.fields { arguments += [name, value] }
         }
         arguments += events.map { $0.encoded() as any RedisArgumentConvertible }

@@ -6,7 +6,7 @@ import RedisClient
 ///
 /// KEYS: idempotency mark, events stream, reply list, source stream, then one key per record write.
 /// ARGV: outcome, mark TTL (s), reply TTL (s), write count, event count, group ("" = no ack), entry id,
-///       per write: expected version ("0" = must not exist), new version, field count, field/value pairs…,
+///       per write: expected version ("0" = must not exist, "*" = any), new version, field count, field/value pairs…,
 ///       then the events.
 /// Returns {"ok"}, {"replay", first outcome} or {"conflict", key, actual version}. "ok" and "replay"
 /// also acknowledge the source entry, so the effect and the ack are one atomic step.
@@ -30,7 +30,7 @@ enum CommitScript {
       local key = KEYS[4 + i]
       local expected = ARGV[cursor]
       local actual = redis.call('HGET', key, 'v') or '0'
-      if actual ~= expected then
+      if expected ~= '*' and actual ~= expected then
         return {'conflict', key, actual}
       end
       local count = tonumber(ARGV[cursor + 2])

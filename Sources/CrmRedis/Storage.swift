@@ -105,6 +105,34 @@ public struct CrmStore: Sendable {
                     fields: [("d", encode(fields))])
     }
 
+    /// An interaction as logged.
+    public func interaction(shard: ShardKeys, tenant: String, id: String) async throws -> Interaction? {
+        guard let bytes = try await pool.send("HGET", shard.record(tenant: tenant, entity: "interaction", id: id), "d").bytes else { return nil }
+        return try Self.decoder.decode(Interaction.self, from: Data(bytes))
+    }
+
+    /// Whether a record (`lead`, `opportunity`, `contact`) exists for the tenant.
+    public func exists(shard: ShardKeys, tenant: String, entity: String, id: String) async throws -> Bool {
+        try await pool.send("EXISTS", shard.record(tenant: tenant, entity: entity, id: id)).integer == 1
+    }
+
+    public static func interactionWrite(shard: ShardKeys, tenant: String, interaction: Interaction) -> RecordWrite {
+        RecordWrite(key: shard.record(tenant: tenant, entity: "interaction", id: interaction.id), expectedVersion: 0, newVersion: 1,
+                    fields: [("d", encode(interaction))])
+    }
+
+    /// An attachment's bytes, stored once per tenant under their SHA-256 (the same file twice is one blob).
+    public static func blobWrite(shard: ShardKeys, tenant: String, sha256: String, bytes: [UInt8]) -> RecordWrite {
+        RecordWrite(key: shard.record(tenant: tenant, entity: "blob", id: sha256), expectedVersion: nil, newVersion: 1, fields: [("d", bytes)])
+    }
+
+    /// Reads an attachment back, checking its bytes against the checksum it is stored under.
+    public func blob(shard: ShardKeys, tenant: String, sha256: String) async throws -> [UInt8]? {
+        guard let bytes = try await pool.send("HGET", shard.record(tenant: tenant, entity: "blob", id: sha256), "d").bytes else { return nil }
+        guard Checksum.sha256(bytes) == sha256 else { throw CorruptedData(key: "blob \(sha256) of tenant '\(tenant)'") }
+        return bytes
+    }
+
     public func contact(shard: ShardKeys, tenant: String, id: String) async throws -> ContactRecord? {
         let reply = try await pool.send("HGET", shard.record(tenant: tenant, entity: "contact", id: id), "d")
         guard let bytes = reply.bytes else { return nil }
@@ -154,4 +182,10 @@ public final class DefinitionCache: Sendable {
             }
         }
     }
+}
+
+/// Stored bytes that no longer match their checksum.
+public struct CorruptedData: Error, Sendable, CustomStringConvertible {
+    public let key: String
+    public var description: String { "\(key) does not match its checksum: the stored bytes were altered" }
 }

@@ -32,6 +32,9 @@ public struct GatewayRoutes: Sendable {
         router.get("v1/tenants/:tenant/opportunities/:id") { _, context in
             try await self.record(.opportunity, tenant: context.parameters.get("tenant") ?? "", id: context.parameters.get("id") ?? "")
         }
+        router.get("v1/tenants/:tenant/attachments/:sha256") { _, context in
+            try await self.attachment(tenant: context.parameters.get("tenant") ?? "", sha256: context.parameters.get("sha256") ?? "")
+        }
         router.get("v1/tenants/:tenant/:entity/:id/history") { _, context in
             try await self.history(tenant: context.parameters.get("tenant") ?? "", entity: context.parameters.get("entity") ?? "",
                                    id: context.parameters.get("id") ?? "")
@@ -102,6 +105,24 @@ public struct GatewayRoutes: Sendable {
             return problem(.notFound, "not_found", "tenant '\(tenant)' has no \(entity.rawValue) '\(id)'")
         }
         return raw(.ok, document)
+    }
+
+    /// `GET /v1/tenants/{tenant}/attachments/{sha256}`: the file, checked against its checksum (500 when altered).
+    func attachment(tenant: String, sha256: String) async throws -> Response {
+        guard Identifier.isTenant(tenant), sha256.count == 64, sha256.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+            return problem(.badRequest, "invalid_id", "bad tenant or sha256")
+        }
+        let store = CrmStore(pool: client.pool)
+        do {
+            guard let bytes = try await store.blob(shard: client.router.keys(forTenant: tenant), tenant: tenant, sha256: sha256) else {
+                return problem(.notFound, "not_found", "tenant '\(tenant)' has no attachment \(sha256)")
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "application/octet-stream"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        } catch let error as CorruptedData {
+            return problem(.internalServerError, "corrupted", error.description)
+        }
     }
 
     /// `GET /v1/tenants/{tenant}/{entity}/{id}/history`: the record's audit entries, oldest first, for that tenant only.

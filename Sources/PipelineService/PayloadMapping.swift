@@ -1,4 +1,5 @@
 import Contracts
+import Foundation
 import CrmCore
 
 /// Maps command payloads (wire JSON) to CrmCore's types, refusing anything off-contract with the field's path.
@@ -81,6 +82,40 @@ enum PayloadMapping {
             let remove = try reader.strings("remove", required: false, maxCount: 200, rule: Names.isValid, expected: "a field name")
             guard !add.isEmpty || !remove.isEmpty else { throw PayloadError(field: reader.path, reason: "must add or remove at least one field") }
             return (EntityKind(rawValue: entity)!, add, remove)
+        } catch {
+            throw Rejection(error)
+        }
+    }
+
+    struct InteractionRequest {
+        let id: String
+        let kind: Interaction.Kind
+        let subjectEntity: String
+        let subjectID: String
+        let notes: String
+        let files: [(name: String, contentType: String, bytes: [UInt8])]
+    }
+
+    static func interaction(_ payload: JSONValue) throws(Rejection) -> InteractionRequest {
+        do throws(PayloadError) {
+            let reader = try PayloadReader(payload)
+            try reader.allowOnly(["interactionId", "kind", "subject", "notes", "attachments"])
+            let id = try reader.string("interactionId", maxLength: 128, rule: Identifier.isMessageID, expected: "a record id")
+            let kind = try reader.string("kind", rule: { Interaction.Kind(rawValue: $0) != nil }, expected: "call, email, meeting or note")
+            let subject = try reader.string("subject", maxLength: 200, rule: { text in
+                let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+                return parts.count == 2 && ["lead", "opportunity", "contact"].contains(parts[0]) && Identifier.isMessageID(parts[1])
+            }, expected: "lead:<id>, opportunity:<id> or contact:<id>")
+            let notes = try reader.optionalString("notes", maxLength: 20_000) ?? ""
+            var files: [(name: String, contentType: String, bytes: [UInt8])] = []
+            for file in try reader.objects("attachments", required: false, maxCount: InteractionRules.maxAttachments) {
+                try file.allowOnly(["name", "contentType", "contentBase64"])
+                let encoded = try file.string("contentBase64", maxLength: 1 << 20)
+                guard let bytes = Data(base64Encoded: encoded) else { throw PayloadError(field: file.at("contentBase64"), reason: "is not base64") }
+                files.append((try file.string("name", maxLength: 200), try file.string("contentType", maxLength: 200), Array(bytes)))
+            }
+            let parts = subject.split(separator: ":", maxSplits: 1).map(String.init)
+            return InteractionRequest(id: id, kind: Interaction.Kind(rawValue: kind)!, subjectEntity: parts[0], subjectID: parts[1], notes: notes, files: files)
         } catch {
             throw Rejection(error)
         }

@@ -1,6 +1,7 @@
 public import Contracts
 public import CrmCore
 public import CrmRedis
+import Foundation
 import Logging
 import RedisClient
 public import ServiceKit
@@ -10,7 +11,7 @@ public import ServiceKit
 public struct PipelineHandler: SingleMessageHandler {
     public let group = "pipeline"
     public let catalog = MessageCatalog.v1.restricted(to: Set([MessageType.definitionPublish, MessageType.fieldsConfigure, MessageType.contactAdd,
-                                                               MessageType.contactUpdate] + RecordCommand.allTypes))
+                                                               MessageType.contactUpdate, MessageType.interactionLog] + RecordCommand.allTypes))
     let store: CrmStore
     let committer: CommandCommitter
     let logger: Logger
@@ -32,6 +33,9 @@ public struct PipelineHandler: SingleMessageHandler {
         if message.envelope.type.hasPrefix("contact."), let id = message.envelope.payload["contactId"]?.stringValue {
             return Ordering(scope: tenant, key: "contact/\(id)")
         }
+        if message.envelope.type == MessageType.interactionLog, let subject = message.envelope.payload["subject"]?.stringValue {
+            return Ordering(scope: tenant, key: subject.replacingOccurrences(of: ":", with: "/"))
+        }
         guard let kind = RecordCommand(type: message.envelope.type) else { return .barrier(tenant) }
         if let id = message.envelope.payload[kind.idField]?.stringValue { return Ordering(scope: tenant, key: "\(kind.entity.rawValue)/\(id)") }
         return Ordering(scope: tenant, key: "message/\(message.envelope.id)")
@@ -48,6 +52,7 @@ public struct PipelineHandler: SingleMessageHandler {
         switch command.type {
         case MessageType.definitionPublish: return try await publishDefinition(command, shard: shard)
         case MessageType.fieldsConfigure: return try await configureFields(command, shard: shard)
+        case MessageType.interactionLog: return try await logInteraction(command, shard: shard)
         case MessageType.contactAdd: return try await addContact(command, shard: shard)
         case MessageType.contactUpdate: return try await updateContact(command, shard: shard)
         default: break
@@ -239,6 +244,37 @@ extension PipelineHandler {
         if conversion.contactCreated || conversion.linkedLinks != nil { writes.append(CrmStore.contactWrite(shard: shard, tenant: tenant, contact: contact)) }
         return CommandDecision(writes: writes, events: events, outcome: CommandOutcome.accepted(command, events: events, recordID: lead.id, recordVersion: moved.record.version),
                                afterCommit: afterHooks(for: moved))
+    }
+
+    /// `interaction.log`: a call, email, meeting or note against one of the tenant's records, its files
+    /// stored once each under their SHA-256 and described in the interaction, all in one commit.
+    func logInteraction(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
+        let request = try PayloadMapping.interaction(command.payload)
+        guard try await store.exists(shard: shard, tenant: command.tenant, entity: request.subjectEntity, id: request.subjectID) else {
+            throw Rejection(.notFound, "tenant '\(command.tenant)' has no \(request.subjectEntity) '\(request.subjectID)'", field: "payload.subject")
+        }
+        if let existing = try await store.interaction(shard: shard, tenant: command.tenant, id: request.id) {
+            return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: existing.id, recordVersion: 1))
+        }
+        var attachments: [Attachment] = []
+        var writes: [RecordWrite] = []
+        for (index, file) in request.files.enumerated() {
+            if let problem = InteractionRules.check(name: file.name, contentType: file.contentType, size: file.bytes.count, index: index) {
+                throw Rejection(RejectionCode(rawValue: problem.code) ?? .invalidPayload, problem.message, field: problem.field)
+            }
+            let digest = Checksum.sha256(file.bytes)
+            attachments.append(Attachment(name: file.name, contentType: file.contentType, size: file.bytes.count, sha256: digest))
+            writes.append(CrmStore.blobWrite(shard: shard, tenant: command.tenant, sha256: digest, bytes: file.bytes))
+        }
+        let interaction = Interaction(id: request.id, kind: request.kind, subject: "\(request.subjectEntity):\(request.subjectID)", notes: request.notes,
+                                      attachments: attachments, loggedBy: command.actor, loggedAt: command.occurredAt)
+        writes.append(CrmStore.interactionWrite(shard: shard, tenant: command.tenant, interaction: interaction))
+        let event = command.event(type: MessageType.interactionLogged, payload: [
+            "interactionId": .string(interaction.id), "kind": .string(interaction.kind.rawValue), "subject": .string(interaction.subject),
+            "notes": .string(interaction.notes),
+            "attachments": .array(attachments.map { ["name": .string($0.name), "contentType": .string($0.contentType), "size": .integer(Int64($0.size)), "sha256": .string($0.sha256)] }),
+        ])
+        return CommandDecision(writes: writes, events: [event], outcome: CommandOutcome.accepted(command, events: [event], recordID: interaction.id, recordVersion: 1))
     }
 
     /// `fields.configure`: a tenant's own fields for an entity, checked on every write from then on.

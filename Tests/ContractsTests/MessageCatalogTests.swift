@@ -11,7 +11,7 @@ struct MessageCatalogTests {
             "definition.publish", "lead.create", "lead.update", "lead.apply", "definition.published", "lead.created", "lead.updated",
             "lead.stage_changed", "opportunity.create", "opportunity.update", "opportunity.apply", "opportunity.created", "opportunity.updated",
             "opportunity.stage_changed", "contact.add", "contact.update", "contact.added", "contact.updated", "lead.converted",
-            "fields.configure", "fields.configured",
+            "fields.configure", "fields.configured", "interaction.log", "interaction.logged",
             "directory.put_user", "directory.user_updated", "command.accepted", "command.rejected",
         ])
         #expect(MessageCatalog.v1.entry(for: "lead.create")?.kind == .command)

@@ -92,7 +92,7 @@ struct OutcomeTests {
     @Test("rejection codes are the wire contract's")
     func rejectionCodes() {
         #expect(RejectionCode.allCases.map(\.rawValue) == [
-            "invalid_payload", "invalid_definition", "unknown_definition", "already_exists", "conflict", "invalid_transition", "guard_failed", "vetoed",
+            "invalid_payload", "invalid_definition", "unknown_definition", "already_exists", "conflict", "invalid_transition", "guard_failed", "vetoed", "too_large",
             "not_found", "forbidden", "internal",
         ])
     }

@@ -399,4 +399,44 @@ struct PipelineHandlerTests {
         #expect(configured.last?["removed"] == ["industry"])
         #expect(configured.last?["fields"] == ["employees"])
     }
+
+    // USE-CRM-0558: interactions with notes and file attachments, checksummed.
+    @Test("interaction.log: files stored under their SHA-256 and verified on read; limits, types, subjects and tenants enforced")
+    func interactions() async throws {
+        let file = Array("Budget confirmed.\n".utf8)
+        let digest = Checksum.sha256(file)
+        let leads = definition()
+        let lead = fixture.leadCreate(leadID: "L-i")
+        let log = command("interaction.log", [
+            "interactionId": "I-1", "kind": "call", "subject": "lead:L-i", "notes": "Called",
+            "attachments": [["name": "notes.txt", "contentType": "text/plain", "contentBase64": .string(Data(file).base64EncodedString())]],
+        ])
+        let huge = command("interaction.log", [
+            "interactionId": "I-2", "kind": "email", "subject": "lead:L-i",
+            "attachments": [["name": "big.pdf", "contentType": "application/pdf", "contentBase64": .string(Data(count: 600_000).base64EncodedString())]],
+        ])
+        let exe = command("interaction.log", [
+            "interactionId": "I-3", "kind": "email", "subject": "lead:L-i",
+            "attachments": [["name": "run.exe", "contentType": "application/x-msdownload", "contentBase64": "AAAA"]],
+        ])
+        let nowhere = command("interaction.log", ["interactionId": "I-4", "kind": "note", "subject": "lead:L-ghost"])
+        let otherTenant = Envelope(type: "interaction.log", kind: .command, tenant: "globex", actor: "u-1",
+                                   payload: ["interactionId": "I-5", "kind": "note", "subject": "lead:L-i"])
+        try await run([leads, lead, log, huge, exe, nowhere, otherTenant])
+        #expect(try await outcome(log).type == "command.accepted")
+        #expect(try await outcome(huge).payload["code"] == "too_large")
+        #expect(try await outcome(exe).payload["field"] == "payload.attachments[0].contentType")
+        #expect(try await outcome(nowhere).payload["code"] == "not_found")
+        let globex = fixture.router.keys(forTenant: "globex")
+        let foreign = try EnvelopeReader().read(try #require(try await fixture.redis.send("LPOP", globex.reply(commandID: otherTenant.id)).bytes))
+        #expect(foreign.payload["code"] == "not_found", "another tenant's record is not found (SEC-CRM-0449)")
+
+        let logged = try #require(try await events().first { $0.type == "interaction.logged" })
+        #expect(logged.payload["attachments"] == [["name": "notes.txt", "contentType": "text/plain", "size": .integer(Int64(file.count)), "sha256": .string(digest)]])
+        let store = CrmStore(pool: fixture.pool)
+        #expect(try await store.blob(shard: fixture.shard, tenant: "acme", sha256: digest) == file)
+        #expect(try await store.blob(shard: globex, tenant: "globex", sha256: digest) == nil, "attachments are per tenant")
+        try await fixture.redis.send("HSET", fixture.shard.record(tenant: "acme", entity: "blob", id: digest), "d", "Budget doubled.\n")
+        await #expect(throws: CorruptedData.self) { try await store.blob(shard: fixture.shard, tenant: "acme", sha256: digest) }
+    }
 }
