@@ -250,11 +250,11 @@ extension PipelineHandler {
     /// stored once each under their SHA-256 and described in the interaction, all in one commit.
     func logInteraction(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
         let request = try PayloadMapping.interaction(command.payload)
-        guard try await store.exists(shard: shard, tenant: command.tenant, entity: request.subjectEntity, id: request.subjectID) else {
-            throw Rejection(.notFound, "tenant '\(command.tenant)' has no \(request.subjectEntity) '\(request.subjectID)'", field: "payload.subject")
-        }
         if let existing = try await store.interaction(shard: shard, tenant: command.tenant, id: request.id) {
             return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: existing.id, recordVersion: 1))
+        }
+        guard try await store.exists(shard: shard, tenant: command.tenant, entity: request.subjectEntity, id: request.subjectID) else {
+            throw Rejection(.notFound, "tenant '\(command.tenant)' has no \(request.subjectEntity) '\(request.subjectID)'", field: "payload.subject")
         }
         var attachments: [Attachment] = []
         var writes: [RecordWrite] = []

@@ -52,6 +52,15 @@ struct FirstPathTests {
         #expect(lead["stage"] == "qualified")
         #expect(lead["version"] == 3)
         #expect(try await deployment.crmctl(["show", "--tenant", "acme", "lead", "L-404"]).status == 1)
+        // The interaction's attachment reads back byte for byte, and not once it is altered.
+        let sha = "7e33cc56116751b05b802282bddc83d8da344c8a7b777c5f8acbd512e81bebf6"
+        let attachment = try await deployment.crmctl(["attachment", "--tenant", "acme", sha])
+        #expect(attachment.status == 0)
+        #expect(attachment.output == "Budget confirmed: 30,000 GBP.\n")
+        try await deployment.redis.send("HSET", shard.record(tenant: "acme", entity: "blob", id: sha), "d", "Budget confirmed: 300,000 GBP.\n")
+        let altered = try await deployment.crmctl(["attachment", "--tenant", "acme", sha])
+        #expect(altered.status == 1)
+        #expect(altered.output.contains("checksum"), "\(altered.output)")
         // The story's definition lists no permissions: anyone may act (Level 1).
         let can = try await deployment.crmctl(["can", "--tenant", "acme", "--actor", "u-nobody", "close_won"])
         #expect(can.status == 0, "\(can.output)")
