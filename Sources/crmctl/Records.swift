@@ -33,3 +33,50 @@ struct Show: AsyncParsableCommand {
         writeOut(Data(bytes + [0x0A]))
     }
 }
+
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List a tenant's leads, opportunities or contacts as JSON lines (optionally in one stage), scanning its shard.",
+        discussion: "An operator's tool: it walks the tenant's keys with SCAN, so it costs time in proportion to the shard's size.")
+
+    @OptionGroup var connection: ClientOptions
+
+    @Option(help: "The tenant.")
+    var tenant: String
+
+    @Argument(help: "lead, opportunity or contact.")
+    var entity: String
+
+    @Option(help: "Only records in this stage.")
+    var stage: String?
+
+    @Option(help: "At most this many records.")
+    var limit: Int = 100
+
+    func validate() throws {
+        guard ["lead", "opportunity", "contact"].contains(entity) else { throw ValidationError("the entity is lead, opportunity or contact, not '\(entity)'") }
+        guard Identifier.isTenant(tenant) else { throw ValidationError("'\(tenant)' is not a tenant name") }
+        guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() async throws {
+        let redis = try connection.connection()
+        let prefix = connection.router.keys(forTenant: tenant).record(tenant: tenant, entity: entity, id: "")
+        var cursor = "0"
+        var printed = 0
+        repeat {
+            let reply = try await redis.send("SCAN", cursor, "MATCH", prefix + "*", "COUNT", 1000)
+            let parts = reply.array ?? []
+            cursor = parts.first?.string ?? "0"
+            let keys = (parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.string).sorted()
+            guard !keys.isEmpty else { continue }
+            for reply in try await redis.pipeline(keys.map { RedisCommand("HGET", [$0, "d"]) }) {
+                guard let bytes = reply.bytes, let record = try? JSONValue.parse(bytes) else { continue }
+                if let stage, record["stage"]?.stringValue != stage { continue }
+                printJSON(record)
+                printed += 1
+                if printed >= limit { return }
+            }
+        } while cursor != "0"
+    }
+}

@@ -52,6 +52,10 @@ struct FirstPathTests {
         #expect(lead["stage"] == "qualified")
         #expect(lead["version"] == 3)
         #expect(try await deployment.crmctl(["show", "--tenant", "acme", "lead", "L-404"]).status == 1)
+        let listed = try await deployment.crmctl(["list", "--tenant", "acme", "lead", "--stage", "qualified"])
+        #expect(listed.status == 0)
+        #expect(listed.output.split(separator: "\n").count == 1 && listed.output.contains("\"id\":\"L-1001\""), "\(listed.output)")
+        #expect(try await deployment.crmctl(["list", "--tenant", "acme", "lead", "--stage", "won"]).output.isEmpty)
         // The interaction's attachment reads back byte for byte, and not once it is altered.
         let sha = "7e33cc56116751b05b802282bddc83d8da344c8a7b777c5f8acbd512e81bebf6"
         let attachment = try await deployment.crmctl(["attachment", "--tenant", "acme", sha])
