@@ -134,11 +134,12 @@ enum PayloadMapping {
         }
     }
 
-    static func updateRecord(_ payload: JSONValue, kind: RecordCommand) throws(Rejection) -> (id: String, changes: [String: FieldValue], expectedVersion: Int?) {
+    /// `lead.update`, `opportunity.update`, `contact.update`: the record id (`idField`), the changes, the expected version.
+    static func update(_ payload: JSONValue, idField: String) throws(Rejection) -> (id: String, changes: [String: FieldValue], expectedVersion: Int?) {
         do throws(PayloadError) {
             let reader = try PayloadReader(payload)
-            try reader.allowOnly([kind.idField, "data", "expectedVersion"])
-            let id = try reader.string(kind.idField, maxLength: 128, rule: Identifier.isMessageID, expected: "a record id")
+            try reader.allowOnly([idField, "data", "expectedVersion"])
+            let id = try reader.string(idField, maxLength: 128, rule: Identifier.isMessageID, expected: "a record id")
             guard let object = try reader.optionalObject("data"), !object.fields.isEmpty else {
                 throw PayloadError(field: reader.at("data"), reason: "must hold at least one field to change")
             }
@@ -166,20 +167,6 @@ enum PayloadMapping {
             try reader.allowOnly(["contactId", "data"])
             let id = try reader.string("contactId", maxLength: 128, rule: Identifier.isMessageID, expected: "a record id")
             return (id, try reader.optionalObject("data").map { object throws(PayloadError) in try data(object) } ?? [:])
-        } catch {
-            throw Rejection(error)
-        }
-    }
-
-    static func updateContact(_ payload: JSONValue) throws(Rejection) -> (id: String, changes: [String: FieldValue], expectedVersion: Int?) {
-        do throws(PayloadError) {
-            let reader = try PayloadReader(payload)
-            try reader.allowOnly(["contactId", "data", "expectedVersion"])
-            let id = try reader.string("contactId", maxLength: 128, rule: Identifier.isMessageID, expected: "a record id")
-            guard let object = try reader.optionalObject("data"), !object.fields.isEmpty else {
-                throw PayloadError(field: reader.at("data"), reason: "must hold at least one field to change")
-            }
-            return (id, try data(object), try reader.optionalInt("expectedVersion"))
         } catch {
             throw Rejection(error)
         }

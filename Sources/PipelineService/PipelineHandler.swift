@@ -139,7 +139,7 @@ public struct PipelineHandler: SingleMessageHandler {
     }
 
     private func update(_ command: Envelope, _ kind: RecordCommand, shard: ShardKeys) async throws -> CommandDecision {
-        let request = try PayloadMapping.updateRecord(command.payload, kind: kind)
+        let request = try PayloadMapping.update(command.payload, idField: kind.idField)
         let (record, definition) = try await existing(request.id, kind, command: command, shard: shard)
         try await authorize(command, permission: "update", definition: definition, shard: shard)
         let custom = try await store.customFields(shard: shard, tenant: command.tenant, entity: kind.entity).0
@@ -314,7 +314,7 @@ extension PipelineHandler {
     }
 
     func updateContact(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
-        let request = try PayloadMapping.updateContact(command.payload)
+        let request = try PayloadMapping.update(command.payload, idField: "contactId")
         guard let contact = try await store.contact(shard: shard, tenant: command.tenant, id: request.id) else {
             throw Rejection(.notFound, "tenant '\(command.tenant)' has no contact '\(request.id)'", field: "payload.contactId")
         }
