@@ -19,18 +19,34 @@ public struct CrmStore: Sendable {
     }
 
     /// What deciding a `lead.create` or `opportunity.create` needs, read in one round trip (plus one more
-    /// the first time a definition version is seen): the record if it exists, else the definition it would start on.
-    public func creationContext(shard: ShardKeys, tenant: String, entity: EntityKind, id: String, definitionVersion: Int?) async throws -> (PipelineRecord?, CompiledDefinition?) {
+    /// the first time a definition version is seen): the record if it exists, else the definition it
+    /// would start on and the tenant's custom fields.
+    public func creationContext(shard: ShardKeys, tenant: String, entity: EntityKind, id: String,
+                                definitionVersion: Int?) async throws -> (PipelineRecord?, CompiledDefinition?, CustomFields) {
         let replies = try await pool.pipeline([
             RedisCommand("HGET", [shard.record(tenant: tenant, entity: entity.rawValue, id: id), "d"]),
             RedisCommand("HGET", [shard.definitions(tenant: tenant, entity: entity.rawValue), "v"]),
+            RedisCommand("HGET", [shard.customFields(tenant: tenant, entity: entity.rawValue), "d"]),
         ])
-        if case .error(let message) = replies[0] { throw RedisError.server(code: "ERR", message: message) }
-        if let bytes = replies[0].bytes { return (try Self.decoder.decode(PipelineRecord.self, from: Data(bytes)), nil) }
+        for reply in replies { if case .error(let message) = reply { throw RedisError.fromReplyText(message) } }
+        if let bytes = replies[0].bytes { return (try Self.decoder.decode(PipelineRecord.self, from: Data(bytes)), nil, .none) }
+        let custom = try replies[2].bytes.map { try Self.decoder.decode(CustomFields.self, from: Data($0)) } ?? .none
         let latest = Int(replies[1].integer ?? 0)
         let wanted = definitionVersion ?? latest
-        guard wanted >= 1, wanted <= latest else { return (nil, nil) }
-        return (nil, try await definition(shard: shard, tenant: tenant, entity: entity, version: wanted))
+        guard wanted >= 1, wanted <= latest else { return (nil, nil, custom) }
+        return (nil, try await definition(shard: shard, tenant: tenant, entity: entity, version: wanted), custom)
+    }
+
+    /// A record and the tenant's custom fields for its entity, in one round trip.
+    public func recordWithCustomFields(shard: ShardKeys, tenant: String, entity: EntityKind, id: String) async throws -> (PipelineRecord?, CustomFields) {
+        let replies = try await pool.pipeline([
+            RedisCommand("HGET", [shard.record(tenant: tenant, entity: entity.rawValue, id: id), "d"]),
+            RedisCommand("HGET", [shard.customFields(tenant: tenant, entity: entity.rawValue), "d"]),
+        ])
+        for reply in replies { if case .error(let message) = reply { throw RedisError.fromReplyText(message) } }
+        let record = try replies[0].bytes.map { try Self.decoder.decode(PipelineRecord.self, from: Data($0)) }
+        let custom = try replies[1].bytes.map { try Self.decoder.decode(CustomFields.self, from: Data($0)) } ?? .none
+        return (record, custom)
     }
 
     /// The latest version number of a tenant's definition for `entity` (0 when none was published).

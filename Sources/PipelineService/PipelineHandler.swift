@@ -92,9 +92,8 @@ public struct PipelineHandler: SingleMessageHandler {
 
     private func create(_ command: Envelope, _ kind: RecordCommand, shard: ShardKeys) async throws -> CommandDecision {
         let request = try PayloadMapping.createRecord(command.payload, kind: kind)
-        let (existing, definition) = try await store.creationContext(shard: shard, tenant: command.tenant, entity: kind.entity, id: request.recordID,
-                                                                     definitionVersion: request.definitionVersion)
-        let custom = existing == nil ? try await store.customFields(shard: shard, tenant: command.tenant, entity: kind.entity).0 : .none
+        let (existing, definition, custom) = try await store.creationContext(shard: shard, tenant: command.tenant, entity: kind.entity,
+                                                                             id: request.recordID, definitionVersion: request.definitionVersion)
         let creation: RecordCreation
         do {
             creation = try RecordRules.create(request, existing: existing, definition: definition, custom: custom)
@@ -127,22 +126,23 @@ public struct PipelineHandler: SingleMessageHandler {
         }
     }
 
-    /// The record and the definition version it started with; `not_found` when there is none.
-    private func existing(_ id: String, _ kind: RecordCommand, command: Envelope, shard: ShardKeys) async throws -> (PipelineRecord, CompiledDefinition) {
-        guard let record = try await store.record(shard: shard, tenant: command.tenant, entity: kind.entity, id: id) else {
+    /// The record, the definition version it started with and the tenant's custom fields; `not_found`
+    /// when there is no such record.
+    private func existing(_ id: String, _ kind: RecordCommand, command: Envelope, shard: ShardKeys) async throws -> (PipelineRecord, CompiledDefinition, CustomFields) {
+        let (found, custom) = try await store.recordWithCustomFields(shard: shard, tenant: command.tenant, entity: kind.entity, id: id)
+        guard let record = found else {
             throw Rejection(.notFound, "tenant '\(command.tenant)' has no \(kind.entity.rawValue) '\(id)'", field: "payload.\(kind.idField)")
         }
         guard let definition = try await store.definition(shard: shard, tenant: command.tenant, entity: kind.entity, version: record.definitionVersion) else {
             throw Rejection(.internal, "definition version \(record.definitionVersion) of \(kind.entity.rawValue) '\(id)' is missing")
         }
-        return (record, definition)
+        return (record, definition, custom)
     }
 
     private func update(_ command: Envelope, _ kind: RecordCommand, shard: ShardKeys) async throws -> CommandDecision {
         let request = try PayloadMapping.update(command.payload, idField: kind.idField)
-        let (record, definition) = try await existing(request.id, kind, command: command, shard: shard)
+        let (record, definition, custom) = try await existing(request.id, kind, command: command, shard: shard)
         try await authorize(command, permission: "update", definition: definition, shard: shard)
-        let custom = try await store.customFields(shard: shard, tenant: command.tenant, entity: kind.entity).0
         let (updated, changes): (PipelineRecord, [FieldChange])
         do {
             (updated, changes) = try RecordRules.update(record, changes: request.changes, expectedVersion: request.expectedVersion, definition: definition, custom: custom)
@@ -162,7 +162,7 @@ public struct PipelineHandler: SingleMessageHandler {
 
     private func apply(_ command: Envelope, _ kind: RecordCommand, shard: ShardKeys) async throws -> CommandDecision {
         let request = try PayloadMapping.applyToRecord(command.payload, kind: kind)
-        let (record, definition) = try await existing(request.id, kind, command: command, shard: shard)
+        let (record, definition, _) = try await existing(request.id, kind, command: command, shard: shard)
         try await authorize(command, permission: request.action, definition: definition, shard: shard)
         if kind.entity == .lead, request.action == RecordRules.convertAction {
             return try await convert(command, lead: record, definition: definition, expectedVersion: request.expectedVersion, shard: shard)

@@ -45,6 +45,9 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Builds a `.server` error from an error reply's text (as a pipeline returns it); the code is its first word.
+    public static func fromReplyText(_ message: String) -> RedisError { fromReply(message) }
+
     /// Builds a `.server` error from an error reply's text; the code is its first word.
     static func fromReply(_ message: String) -> RedisError {
         let code = message.split(separator: " ", maxSplits: 1).first.map(String.init) ?? "ERR"
