@@ -95,17 +95,6 @@ public final class RedisConnection: @unchecked Sendable {
         }
     }
 
-    /// Drops the socket but lets the next call reconnect (used after a caller-side timeout).
-    public func reset() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.async {
-                self.context?.close()
-                self.context = nil
-                continuation.resume()
-            }
-        }
-    }
-
     private func run<T: Sendable>(_ body: @escaping @Sendable (HiredisContext) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             queue.async {
