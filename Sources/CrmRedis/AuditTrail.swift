@@ -54,11 +54,18 @@ public struct AuditRecord: Sendable, Equatable {
 /// Reads the audit trail.
 public enum AuditTrail {
     /// A record's audit entries, oldest first, for its tenant only (the index key holds the tenant).
-    public static func history(tenant: String, subject: AuditSubject, router: ShardRouter, connection: RedisConnection) async throws -> [AuditRecord] {
+    /// Entries already archived and trimmed from the stream are read from `archive` when given.
+    public static func history(tenant: String, subject: AuditSubject, router: ShardRouter, connection: RedisConnection,
+                               archive: AuditArchive? = nil) async throws -> [AuditRecord] {
         let shard = router.keys(forTenant: tenant)
         let ids = (try await connection.send("LRANGE", shard.auditHistory(tenant: tenant, subject: subject), 0, -1).array ?? []).compactMap(\.string)
         guard !ids.isEmpty else { return [] }
         let replies = try await connection.pipeline(ids.map { RedisCommand("XRANGE", [shard.audit, $0, $0]) })
-        return try replies.flatMap { try StreamEntry.parseList($0, command: "XRANGE") }.map(AuditRecord.init)
+        let live = try replies.flatMap { try StreamEntry.parseList($0, command: "XRANGE") }.map(AuditRecord.init)
+        guard live.count < ids.count, let archive else { return live }
+        let missing = Set(ids).subtracting(live.map(\.entryID))
+        let archived = try archive.records(shard: shard.shard).filter { missing.contains($0.entryID) }
+        let byID = Dictionary((archived + live).map { ($0.entryID, $0) }, uniquingKeysWith: { first, _ in first })
+        return ids.compactMap { byID[$0] }
     }
 }

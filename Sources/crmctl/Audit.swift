@@ -161,12 +161,16 @@ struct History: AsyncParsableCommand {
     @Argument(help: "The record's id.")
     var id: String
 
+    @Option(help: "audit-service's archive folder (CRM_AUDIT_ARCHIVE_DIR), for entries already trimmed from the stream.")
+    var archive: String?
+
     func run() async throws {
         guard Identifier.isTenant(tenant), Identifier.isName(entity), Identifier.isMessageID(id) else {
             throw ValidationError("tenant, entity or id has characters an id cannot have")
         }
         let records = try await AuditTrail.history(tenant: tenant, subject: AuditSubject(entity: entity, id: id),
-                                                   router: connection.router, connection: try connection.connection())
+                                                   router: connection.router, connection: try connection.connection(),
+                                                   archive: archive.map { AuditArchive(directory: URL(fileURLWithPath: $0)) })
         records.forEach { printJSON($0.json) }
     }
 }

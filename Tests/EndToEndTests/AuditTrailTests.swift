@@ -170,6 +170,12 @@ struct AuditRetentionTests {
         let verify = try await deployment.crmctl(["audit", "verify", "--shard", "\(shard.shard)", "--archive", archive.path])
         #expect(verify.status == 0, "\(verify.output)")
         #expect(verify.output.contains("300 entries, chain intact"), "\(verify.output)")
+        // A record's history stays complete across archive and stream (L-7 was audited early, so archived).
+        let partial = try await deployment.crmctl(["history", "--tenant", "acme", "lead", "L-7"])
+        #expect(partial.output.isEmpty, "its entry left the stream: \(partial.output)")
+        let complete = try await deployment.crmctl(["history", "--tenant", "acme", "lead", "L-7", "--archive", archive.path])
+        #expect(complete.output.split(separator: "\n").count == 1, "\(complete.output)")
+        #expect(complete.output.contains("\"leadId\":\"L-7\""), "\(complete.output)")
         let streamOnly = try await deployment.crmctl(["audit", "verify", "--shard", "\(shard.shard)"])
         #expect(streamOnly.status == 1, "without the archive the trail starts mid-chain")
 
