@@ -1,4 +1,5 @@
 public import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,6 +42,7 @@ public final class ChildProcess: @unchecked Sendable {
         let status = posix_spawn(&child, path, &actions, &attributes, argv, envp)
         guard status == 0 else { throw TestHarnessError.binaryMissing("\(path) (posix_spawn error \(status))") }
         pid = child
+        ChildRegistry.started(child)
     }
 
     deinit {
@@ -63,6 +65,7 @@ public final class ChildProcess: @unchecked Sendable {
         guard result == pid else { return nil }
         let signal = status & 0x7F
         exitStatus = signal == 0 ? (status >> 8) & 0xFF : 128 + signal
+        ChildRegistry.ended(pid)
         return exitStatus
     }
 
@@ -89,4 +92,24 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     public static var environment: [String: String] { ProcessInfo.processInfo.environment }
+}
+
+/// Every child still running when the test process exits is killed: a test that ends early (a
+/// thrown expectation, a suite torn down without deinit) must not leave a redis-server behind.
+enum ChildRegistry {
+    private static let running = Mutex<Set<pid_t>>([])
+    private static let installed: Void = {
+        atexit {
+            for pid in ChildRegistry.running.withLock({ $0 }) { kill(pid, SIGKILL) }
+        }
+    }()
+
+    static func started(_ pid: pid_t) {
+        _ = installed
+        running.withLock { _ = $0.insert(pid) }
+    }
+
+    static func ended(_ pid: pid_t) {
+        running.withLock { _ = $0.remove(pid) }
+    }
 }
