@@ -51,19 +51,8 @@ public struct Conversion: Sendable, Hashable {
     public let opportunity: PipelineRecord
     public let contact: ContactRecord
     public let contactCreated: Bool
-    /// For an existing contact that gained links: its links before and after.
-    public let linkedLinks: (before: [String], after: [String])?
-
-    public static func == (lhs: Conversion, rhs: Conversion) -> Bool {
-        lhs.lead == rhs.lead && lhs.opportunity == rhs.opportunity && lhs.contact == rhs.contact && lhs.contactCreated == rhs.contactCreated
-            && lhs.linkedLinks?.before == rhs.linkedLinks?.before && lhs.linkedLinks?.after == rhs.linkedLinks?.after
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(lead)
-        hasher.combine(opportunity)
-        hasher.combine(contact)
-    }
+    /// For an existing contact that gained links: its links before (its links now are `contact.links`).
+    public let linksBefore: [String]?
 }
 
 extension String {
@@ -101,6 +90,6 @@ extension RecordRules {
         let contactChanged = existingContact == nil || contact.links != before
         if contactChanged { contact.version += 1 }
         return Conversion(lead: moved, opportunity: opportunity, contact: contact, contactCreated: existingContact == nil,
-                          linkedLinks: contactChanged && existingContact != nil ? (before, contact.links) : nil)
+                          linksBefore: contactChanged && existingContact != nil ? before : nil)
     }
 }

@@ -13,11 +13,13 @@ import RedisClient
 /// (The dashboard and admin pages come with the gateway issue.)
 public struct GatewayRoutes: Sendable {
     let client: CrmClient
+    let store: CrmStore
     let registry: PrometheusCollectorRegistry
     let maxEnvelopeBytes: Int
 
     public init(client: CrmClient, registry: PrometheusCollectorRegistry, maxEnvelopeBytes: Int = EnvelopeReader.defaultMaxBytes) {
         self.client = client
+        self.store = CrmStore(pool: client.pool)
         self.registry = registry
         self.maxEnvelopeBytes = maxEnvelopeBytes
     }
@@ -112,7 +114,6 @@ public struct GatewayRoutes: Sendable {
         guard Identifier.isTenant(tenant), sha256.count == 64, sha256.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
             return problem(.badRequest, "invalid_id", "bad tenant or sha256")
         }
-        let store = CrmStore(pool: client.pool)
         do {
             guard let bytes = try await store.blob(shard: client.router.keys(forTenant: tenant), tenant: tenant, sha256: sha256) else {
                 return problem(.notFound, "not_found", "tenant '\(tenant)' has no attachment \(sha256)")

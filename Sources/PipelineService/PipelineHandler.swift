@@ -228,10 +228,10 @@ extension PipelineHandler {
             events.append(command.event(type: MessageType.contactAdded, payload: [
                 "contactId": .string(contact.id), "recordVersion": .integer(Int64(contact.version)), "data": PayloadMapping.json(contact.data),
             ]))
-        } else if let links = conversion.linkedLinks {
+        } else if let before = conversion.linksBefore {
             events.append(command.event(type: MessageType.contactUpdated, payload: [
                 "contactId": .string(contact.id), "recordVersion": .integer(Int64(contact.version)),
-                "changes": [["field": "links", "old": .array(links.before.map(JSONValue.string)), "new": .array(links.after.map(JSONValue.string))]],
+                "changes": [["field": "links", "old": .array(before.map(JSONValue.string)), "new": .array(contact.links.map(JSONValue.string))]],
             ]))
         }
         events.append(command.event(type: MessageType.leadConverted, payload: [
@@ -241,7 +241,7 @@ extension PipelineHandler {
             CrmStore.recordWrite(shard: shard, tenant: tenant, entity: .lead, record: moved.record),
             CrmStore.recordWrite(shard: shard, tenant: tenant, entity: .opportunity, record: opportunity),
         ]
-        if conversion.contactCreated || conversion.linkedLinks != nil { writes.append(CrmStore.contactWrite(shard: shard, tenant: tenant, contact: contact)) }
+        if conversion.contactCreated || conversion.linksBefore != nil { writes.append(CrmStore.contactWrite(shard: shard, tenant: tenant, contact: contact)) }
         return CommandDecision(writes: writes, events: events, outcome: CommandOutcome.accepted(command, events: events, recordID: lead.id, recordVersion: moved.record.version),
                                afterCommit: afterHooks(for: moved))
     }

@@ -22,7 +22,7 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "Start after this audit entry id, or at this time (RFC 3339, e.g. 2026-11-24T21:00:00Z).")
         var since: String?
 
-        @Option(help: "Without --since: print at most this many existing entries per shard (the newest ones).")
+        @Option(help: "Without --since: start with the newest this many entries of each shard read (with --tenant, those of the tenant among them).")
         var count: Int = 100
 
         @Flag(help: "One JSON object per line (entryId, seq, hash, prev, tenant, type, actor, record, envelope).")

@@ -108,6 +108,18 @@ struct FirstPathTests {
         let listed = try await deployment.crmctl(["dlq", "list", "--tenant", "acme"])
         #expect(listed.output.contains("\"reason\":\"too_large\""), "\(listed.output)")
 
+        // Replaying a parked entry moves it back to its stream; still unreadable, it is parked again.
+        let first = parked[0]
+        let replay = try await deployment.crmctl(["dlq", "replay", first.id, "--shard", "\(shard.shard)"])
+        #expect(replay.status == 0, "\(replay.output)")
+        #expect(replay.output.contains(shard.commands(.pipeline)), "\(replay.output)")
+        #expect(try await eventually {
+            let now = try await deployment.redis.xrange(shard.dlq)
+            return !now.contains { $0.id == first.id } && now.count == 3 && now.last?.field("envelope") == first.field("envelope")
+        }, "the replayed entry left the DLQ and came back as a new one")
+        let refused = try await deployment.crmctl(["dlq", "replay", "0-1", "--shard", "\(shard.shard)"])
+        #expect(refused.status != 0, "an unknown DLQ entry cannot be replayed")
+
         // Still serving: the story's commands are accepted afterwards.
         for name in ["01-definition.publish.json", "04-lead.create.json"] {
             let result = try await deployment.crmctl(["publish", Deployment.examples.appendingPathComponent(name).path])

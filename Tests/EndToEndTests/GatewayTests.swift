@@ -35,6 +35,9 @@ struct GatewayTests {
         let refusal = try await http("POST", "\(base)/v1/commands", body: Data(rejected.encoded()))
         #expect(refusal.status == 422, "\(refusal.body)")
         #expect(refusal.body.contains("\"code\":\"unknown_definition\""))
+        let oversized = try await http("POST", "\(base)/v1/commands", body: Data(repeating: UInt8(ascii: " "), count: (1 << 20) + 1))
+        #expect(oversized.status == 413, "\(oversized.body)")
+        #expect(oversized.body.contains("too_large"))
         let malformed = try await http("POST", "\(base)/v1/commands", body: Data("{\"id\":".utf8))
         #expect(malformed.status == 400)
         #expect(malformed.body.contains("malformed_json"))
@@ -56,6 +59,19 @@ struct GatewayTests {
         #expect(try await http("GET", "\(base)/v1/tenants/globex/lead/L-1001/history").body == "[]")
         #expect(try await http("GET", "\(base)/v1/tenants/ACME%7B/leads/L-1").status == 400)
         #expect(try await eventually { try await http("GET", "\(base)/metrics").body.contains("crm_messages_handled_total{service=\"pipeline\"}") })
+
+        // USE-CRM-0558: an interaction's file reads back through the gateway, and not once altered.
+        let logged = try await http("POST", "\(base)/v1/commands", body: try Data(contentsOf: Deployment.examples.appendingPathComponent("27-interaction.log.json")))
+        #expect(logged.status == 200, "\(logged.body)")
+        let sha = "7e33cc56116751b05b802282bddc83d8da344c8a7b777c5f8acbd512e81bebf6"
+        let file = try await http("GET", "\(base)/v1/tenants/acme/attachments/\(sha)")
+        #expect(file.status == 200)
+        #expect(file.body == "Budget confirmed: 30,000 GBP.\n")
+        #expect(try await http("GET", "\(base)/v1/tenants/globex/attachments/\(sha)").status == 404, "attachments are per tenant")
+        try await deployment.redis.send("HSET", deployment.shard("acme").record(tenant: "acme", entity: "blob", id: sha), "d", "forged")
+        let altered = try await http("GET", "\(base)/v1/tenants/acme/attachments/\(sha)")
+        #expect(altered.status == 500)
+        #expect(altered.body.contains("corrupted"))
 
         gateway.signal(SIGTERM)
         #expect(await gateway.waitForExit() == 0, "\(gateway.log)")

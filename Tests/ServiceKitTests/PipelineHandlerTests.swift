@@ -439,4 +439,17 @@ struct PipelineHandlerTests {
         try await fixture.redis.send("HSET", fixture.shard.record(tenant: "acme", entity: "blob", id: digest), "d", "Budget doubled.\n")
         await #expect(throws: CorruptedData.self) { try await store.blob(shard: fixture.shard, tenant: "acme", sha256: digest) }
     }
+
+    @Test("the idempotency window follows CRM_IDEMPOTENCY_TTL_S; the reply list expires after five minutes")
+    func idempotencyWindow() async throws {
+        var options = try ServiceOptions.fromEnvironment()
+        options.idempotencyTTLSeconds = 120
+        let context = ServiceContext(name: "pipeline-service", options: options, pool: fixture.pool, router: fixture.router, logger: Logger(label: "test"))
+        let publish = definition()
+        try await run([publish], with: PipelineHandler(context: context))
+        let markTTL = try await fixture.redis.send("TTL", fixture.shard.idempotency(group: "pipeline", messageID: publish.id)).integer ?? -2
+        #expect((100...120).contains(markTTL), "mark TTL \(markTTL)")
+        let replyTTL = try await fixture.redis.send("TTL", fixture.shard.reply(commandID: publish.id)).integer ?? -2
+        #expect((280...300).contains(replyTTL), "reply TTL \(replyTTL)")
+    }
 }
