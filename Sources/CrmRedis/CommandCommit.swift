@@ -41,48 +41,30 @@ public struct CommitPolicy: Sendable {
     }
 }
 
-/// Applies a command's decision with the commit script.
+/// Applies a command's decision to the storage in one atomic step.
 public struct CommandCommitter: Sendable {
-    public let pool: RedisPool
+    public let storage: any CrmStorage
     public let group: String
     public let policy: CommitPolicy
 
-    public init(pool: RedisPool, group: String, policy: CommitPolicy = .init()) {
-        self.pool = pool
+    public init(storage: any CrmStorage, group: String, policy: CommitPolicy = .init()) {
+        self.storage = storage
         self.group = group
         self.policy = policy
+    }
+
+    public init(pool: RedisPool, group: String, policy: CommitPolicy = .init()) {
+        self.init(storage: RedisCrmStorage(pool: pool), group: group, policy: policy)
     }
 
     /// Writes the decision. With `acknowledging`, the command's stream entry is acknowledged in the
     /// same atomic step (on commit and on replay, not on conflict).
     public func commit(command: Envelope, shard: ShardKeys, writes: [RecordWrite], events: [Envelope], outcome: Envelope,
                        acknowledging entry: (stream: String, entryID: String)? = nil) async throws -> CommitResult {
-        var keys: [any RedisArgumentConvertible] = [
-            shard.idempotency(group: group, messageID: command.id), shard.events, shard.reply(commandID: command.id),
-            entry?.stream ?? shard.commands(.pipeline),
-        ]
-        var arguments: [any RedisArgumentConvertible] = [
-            outcome.encoded(), policy.idempotencyTTLSeconds, policy.replyTTLSeconds, writes.count, events.count,
-            entry == nil ? "" : group, entry?.entryID ?? "",
-        ]
-        for write in writes {
-            keys.append(write.key)
-            arguments += [write.expectedVersion.map(String.init) ?? "*", write.newVersion, write.fields.count]
-            for (name, value) in write.fields { arguments += [name, value] }
-        }
-        arguments += events.map { $0.encoded() as any RedisArgumentConvertible }
-        let reply = try await pool.evaluate(CommitScript.script, keys: keys, arguments: arguments)
-        guard let parts = reply.array, let status = parts.first?.string else {
-            throw RedisError.unexpectedReply(command: "commit script", expected: "status array", got: reply.kindName)
-        }
-        switch status {
-        case "ok": return .committed
-        case "replay": return .replayed(firstOutcome: parts.count > 1 ? parts[1].bytes ?? [] : [])
-        case "conflict":
-            return .conflict(key: parts.count > 1 ? parts[1].string ?? "" : "", actualVersion: Int(parts.count > 2 ? parts[2].integer ?? 0 : 0))
-        default:
-            throw RedisError.unexpectedReply(command: "commit script", expected: "ok, replay or conflict", got: status)
-        }
+        try await storage.commit(CommitRequest(
+            idempotencyKey: shard.idempotency(group: group, messageID: command.id), eventsStream: shard.events,
+            replyList: shard.reply(commandID: command.id), source: entry.map { ($0.stream, group, $0.entryID) },
+            writes: writes, events: events, outcome: outcome, policy: policy))
     }
 }
 
@@ -105,9 +87,10 @@ public struct CommandDecision: Sendable {
 extension CommandCommitter {
     /// Decides and commits, deciding again when a record changed meanwhile (optimistic concurrency);
     /// a `Rejection` thrown by `decide` is committed as `command.rejected`. After `maxAttempts`
-    /// conflicts the command is rejected with `conflict`.
+    /// conflicts the command is rejected with `conflict`. Returns the outcome (the first one on a replay).
+    @discardableResult
     public func decideAndCommit(_ command: Envelope, shard: ShardKeys, acknowledging entry: (stream: String, entryID: String)?,
-                                maxAttempts: Int = 8, logger: Logger, decide: () async throws -> CommandDecision) async throws {
+                                maxAttempts: Int = 8, logger: Logger, decide: () async throws -> CommandDecision) async throws -> CommittedOutcome {
         for _ in 1...maxAttempts {
             let decision: CommandDecision
             do {
@@ -119,13 +102,23 @@ extension CommandCommitter {
                                     outcome: decision.outcome, acknowledging: entry) {
             case .committed:
                 await decision.afterCommit?()
-                return
-            case .replayed: return
+                return .decided(decision.outcome)
+            case .replayed(let first): return .replayed(first)
             case .conflict(let key, let version):
                 logger.debug("optimistic conflict, deciding again", metadata: ["crm.key": "\(key)", "crm.version": "\(version)"])
             }
         }
         let rejection = Rejection(.conflict, "the record kept changing while this command was applied (\(maxAttempts) attempts); send it again")
-        _ = try await commit(command: command, shard: shard, writes: [], events: [], outcome: CommandOutcome.rejected(command, rejection), acknowledging: entry)
+        let outcome = CommandOutcome.rejected(command, rejection)
+        switch try await commit(command: command, shard: shard, writes: [], events: [], outcome: outcome, acknowledging: entry) {
+        case .replayed(let first): return .replayed(first)
+        case .committed, .conflict: return .decided(outcome)
+        }
     }
+}
+
+/// The outcome a committed command got: decided now, or (for a command seen before) its first outcome as stored.
+public enum CommittedOutcome: Sendable {
+    case decided(Envelope)
+    case replayed([UInt8])
 }

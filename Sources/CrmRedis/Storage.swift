@@ -5,17 +5,22 @@ import Synchronization
 public import RedisClient
 
 /// Reads and encodes the tenant data the pipeline keeps: definitions (one hash per entity with `v` =
-/// latest version and `d:<n>` = version n) and records (one hash each with `v` and the document `d`).
+/// latest version and `d:<n>` = version n) and records (one hash each with `v` and the document `d`),
+/// on Redis for the services or on any other `CrmStorage` for the Level 1 API in-process.
 public struct CrmStore: Sendable {
-    public let pool: RedisPool
+    public let storage: any CrmStorage
     private let cache: DefinitionCache
     /// The registered Swift conditions and hooks stored definitions may name.
     public let registry: ExtensionRegistry
 
-    public init(pool: RedisPool, cache: DefinitionCache = DefinitionCache(), registry: ExtensionRegistry = .empty) {
-        self.pool = pool
+    public init(storage: any CrmStorage, cache: DefinitionCache = DefinitionCache(), registry: ExtensionRegistry = .empty) {
+        self.storage = storage
         self.cache = cache
         self.registry = registry
+    }
+
+    public init(pool: RedisPool, cache: DefinitionCache = DefinitionCache(), registry: ExtensionRegistry = .empty) {
+        self.init(storage: RedisCrmStorage(pool: pool), cache: cache, registry: registry)
     }
 
     /// What deciding a `lead.create` or `opportunity.create` needs, read in one round trip (plus one more
@@ -23,15 +28,14 @@ public struct CrmStore: Sendable {
     /// would start on and the tenant's custom fields.
     public func creationContext(shard: ShardKeys, tenant: String, entity: EntityKind, id: String,
                                 definitionVersion: Int?) async throws -> (PipelineRecord?, CompiledDefinition?, CustomFields) {
-        let replies = try await pool.pipeline([
-            RedisCommand("HGET", [shard.record(tenant: tenant, entity: entity.rawValue, id: id), "d"]),
-            RedisCommand("HGET", [shard.definitions(tenant: tenant, entity: entity.rawValue), "v"]),
-            RedisCommand("HGET", [shard.customFields(tenant: tenant, entity: entity.rawValue), "d"]),
+        let replies = try await storage.read([
+            HashRead(shard.record(tenant: tenant, entity: entity.rawValue, id: id), ["d"]),
+            HashRead(shard.definitions(tenant: tenant, entity: entity.rawValue), ["v"]),
+            HashRead(shard.customFields(tenant: tenant, entity: entity.rawValue), ["d"]),
         ])
-        for reply in replies { if case .error(let message) = reply { throw RedisError.fromReplyText(message) } }
-        if let bytes = replies[0].bytes { return (try Self.decoder.decode(PipelineRecord.self, from: Data(bytes)), nil, .none) }
-        let custom = try replies[2].bytes.map { try Self.decoder.decode(CustomFields.self, from: Data($0)) } ?? .none
-        let latest = Int(replies[1].integer ?? 0)
+        if let bytes = replies[0][0] { return (try Self.decoder.decode(PipelineRecord.self, from: Data(bytes)), nil, .none) }
+        let custom = try replies[2][0].map { try Self.decoder.decode(CustomFields.self, from: Data($0)) } ?? .none
+        let latest = Self.integer(replies[1][0])
         let wanted = definitionVersion ?? latest
         guard wanted >= 1, wanted <= latest else { return (nil, nil, custom) }
         return (nil, try await definition(shard: shard, tenant: tenant, entity: entity, version: wanted), custom)
@@ -39,20 +43,18 @@ public struct CrmStore: Sendable {
 
     /// A record and the tenant's custom fields for its entity, in one round trip.
     public func recordWithCustomFields(shard: ShardKeys, tenant: String, entity: EntityKind, id: String) async throws -> (PipelineRecord?, CustomFields) {
-        let replies = try await pool.pipeline([
-            RedisCommand("HGET", [shard.record(tenant: tenant, entity: entity.rawValue, id: id), "d"]),
-            RedisCommand("HGET", [shard.customFields(tenant: tenant, entity: entity.rawValue), "d"]),
+        let replies = try await storage.read([
+            HashRead(shard.record(tenant: tenant, entity: entity.rawValue, id: id), ["d"]),
+            HashRead(shard.customFields(tenant: tenant, entity: entity.rawValue), ["d"]),
         ])
-        for reply in replies { if case .error(let message) = reply { throw RedisError.fromReplyText(message) } }
-        let record = try replies[0].bytes.map { try Self.decoder.decode(PipelineRecord.self, from: Data($0)) }
-        let custom = try replies[1].bytes.map { try Self.decoder.decode(CustomFields.self, from: Data($0)) } ?? .none
+        let record = try replies[0][0].map { try Self.decoder.decode(PipelineRecord.self, from: Data($0)) }
+        let custom = try replies[1][0].map { try Self.decoder.decode(CustomFields.self, from: Data($0)) } ?? .none
         return (record, custom)
     }
 
     /// The latest version number of a tenant's definition for `entity` (0 when none was published).
     public func latestDefinitionVersion(shard: ShardKeys, tenant: String, entity: EntityKind) async throws -> Int {
-        let reply = try await pool.send("HGET", shard.definitions(tenant: tenant, entity: entity.rawValue), "v")
-        return Int(reply.integer ?? 0)
+        Self.integer(try await storage.field(shard.definitions(tenant: tenant, entity: entity.rawValue), "v"))
     }
 
     /// A compiled definition by version (nil = latest); nil when there is none.
@@ -62,12 +64,12 @@ public struct CrmStore: Sendable {
         if let version {
             wanted = version
         } else {
-            wanted = Int(try await pool.send("HGET", key, "v").integer ?? 0)
+            wanted = Self.integer(try await storage.field(key, "v"))
         }
         guard wanted > 0 else { return nil }
         let cacheKey = "\(key)|\(wanted)"
         if let known = cache[cacheKey] { return known }
-        guard let bytes = try await pool.send("HGET", key, "d:\(wanted)").bytes else { return nil }
+        guard let bytes = try await storage.field(key, "d:\(wanted)") else { return nil }
         let source = try Self.decoder.decode(PipelineDefinition.self, from: Data(bytes))
         // Stored definitions passed compilation when published; one that no longer does names a Swift
         // extension this process has not registered: refuse the command rather than retry it forever.
@@ -82,17 +84,15 @@ public struct CrmStore: Sendable {
     }
 
     public func record(shard: ShardKeys, tenant: String, entity: EntityKind, id: String) async throws -> PipelineRecord? {
-        let reply = try await pool.send("HGET", shard.record(tenant: tenant, entity: entity.rawValue, id: id), "d")
-        guard let bytes = reply.bytes else { return nil }
+        guard let bytes = try await storage.field(shard.record(tenant: tenant, entity: entity.rawValue, id: id), "d") else { return nil }
         return try Self.decoder.decode(PipelineRecord.self, from: Data(bytes))
     }
 
     /// The actor's directory entry, whether the tenant has a directory at all, and the directory's version.
     public func directory(shard: ShardKeys, tenant: String, user: String) async throws -> (exists: Bool, user: DirectoryUser?, version: Int) {
-        let reply = try await pool.send("HMGET", shard.directory(tenant: tenant), "v", "u:\(user)")
-        let parts = reply.array ?? []
-        let version = Int(parts.first?.integer ?? 0)
-        let entry = try (parts.count > 1 ? parts[1].bytes : nil).map { try Self.decoder.decode(DirectoryUser.self, from: Data($0)) }
+        let parts = try await storage.read([HashRead(shard.directory(tenant: tenant), ["v", "u:\(user)"])])[0]
+        let version = Self.integer(parts[0])
+        let entry = try parts[1].map { try Self.decoder.decode(DirectoryUser.self, from: Data($0)) }
         return (version > 0, entry, version)
     }
 
@@ -109,10 +109,9 @@ public struct CrmStore: Sendable {
 
     /// A tenant's custom fields for an entity and their version (0 when never configured).
     public func customFields(shard: ShardKeys, tenant: String, entity: EntityKind) async throws -> (CustomFields, version: Int) {
-        let reply = try await pool.send("HMGET", shard.customFields(tenant: tenant, entity: entity.rawValue), "v", "d")
-        let parts = reply.array ?? []
-        let version = Int(parts.first?.integer ?? 0)
-        guard parts.count > 1, let bytes = parts[1].bytes else { return (.none, version) }
+        let parts = try await storage.read([HashRead(shard.customFields(tenant: tenant, entity: entity.rawValue), ["v", "d"])])[0]
+        let version = Self.integer(parts[0])
+        guard let bytes = parts[1] else { return (.none, version) }
         return (try Self.decoder.decode(CustomFields.self, from: Data(bytes)), version)
     }
 
@@ -123,13 +122,14 @@ public struct CrmStore: Sendable {
 
     /// An interaction as logged.
     public func interaction(shard: ShardKeys, tenant: String, id: String) async throws -> Interaction? {
-        guard let bytes = try await pool.send("HGET", shard.record(tenant: tenant, entity: "interaction", id: id), "d").bytes else { return nil }
+        guard let bytes = try await storage.field(shard.record(tenant: tenant, entity: "interaction", id: id), "d") else { return nil }
         return try Self.decoder.decode(Interaction.self, from: Data(bytes))
     }
 
     /// Whether a record (`lead`, `opportunity`, `contact`) exists for the tenant.
     public func exists(shard: ShardKeys, tenant: String, entity: String, id: String) async throws -> Bool {
-        try await pool.send("EXISTS", shard.record(tenant: tenant, entity: entity, id: id)).integer == 1
+        // Every record hash carries its version `v`.
+        try await storage.field(shard.record(tenant: tenant, entity: entity, id: id), "v") != nil
     }
 
     public static func interactionWrite(shard: ShardKeys, tenant: String, interaction: Interaction) -> RecordWrite {
@@ -144,14 +144,13 @@ public struct CrmStore: Sendable {
 
     /// Reads an attachment back, checking its bytes against the checksum it is stored under.
     public func blob(shard: ShardKeys, tenant: String, sha256: String) async throws -> [UInt8]? {
-        guard let bytes = try await pool.send("HGET", shard.record(tenant: tenant, entity: "blob", id: sha256), "d").bytes else { return nil }
+        guard let bytes = try await storage.field(shard.record(tenant: tenant, entity: "blob", id: sha256), "d") else { return nil }
         guard Checksum.sha256(bytes) == sha256 else { throw CorruptedData(key: "blob \(sha256) of tenant '\(tenant)'") }
         return bytes
     }
 
     public func contact(shard: ShardKeys, tenant: String, id: String) async throws -> ContactRecord? {
-        let reply = try await pool.send("HGET", shard.record(tenant: tenant, entity: "contact", id: id), "d")
-        guard let bytes = reply.bytes else { return nil }
+        guard let bytes = try await storage.field(shard.record(tenant: tenant, entity: "contact", id: id), "d") else { return nil }
         return try Self.decoder.decode(ContactRecord.self, from: Data(bytes))
     }
 
@@ -163,6 +162,11 @@ public struct CrmStore: Sendable {
     public static func recordWrite(shard: ShardKeys, tenant: String, entity: EntityKind, record: PipelineRecord) -> RecordWrite {
         RecordWrite(key: shard.record(tenant: tenant, entity: entity.rawValue, id: record.id),
                     expectedVersion: record.version - 1, newVersion: record.version, fields: [("d", encode(record))])
+    }
+
+    /// A version or counter field as stored (decimal text); 0 when absent.
+    static func integer(_ bytes: [UInt8]?) -> Int {
+        bytes.flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
     }
 
     static func encode<T: Encodable>(_ value: T) -> [UInt8] {

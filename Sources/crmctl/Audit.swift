@@ -104,12 +104,12 @@ struct Audit: AsyncParsableCommand {
         var archive: String?
 
         @Option(help: "The deployment's audit public key, base64 (env CRM_AUDIT_PUBLIC_KEY); checkpoints are only compared, not authenticated, without it.")
-        var publicKey: String? = ProcessInfo.processInfo.environment["CRM_AUDIT_PUBLIC_KEY"]
+        var publicKey: String?
 
         func run() async throws {
             let redis = try connection.connection()
             var key: Curve25519.Signing.PublicKey?
-            if let publicKey {
+            if let publicKey = publicKey ?? ProcessInfo.processInfo.environment["CRM_AUDIT_PUBLIC_KEY"] {
                 guard let raw = Data(base64Encoded: publicKey), let parsed = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
                     throw ValidationError("--public-key (CRM_AUDIT_PUBLIC_KEY) is not a base64 Ed25519 public key")
                 }

@@ -1,0 +1,341 @@
+public import Contracts
+public import CrmCore
+public import CrmRedis
+import Foundation
+public import Logging
+import ServiceKit
+
+/// What pipeline-service does with a command, on any storage: read, decide with CrmCore, commit the
+/// decision atomically (deciding again when a record changed meanwhile). The service runs it on Redis;
+/// the Level 1 API runs the same code in-process.
+public struct PipelineCommands: Sendable {
+    /// The pipeline's command types.
+    public static let types = Set([MessageType.definitionPublish, MessageType.fieldsConfigure, MessageType.contactAdd,
+                                   MessageType.contactUpdate, MessageType.interactionLog] + RecordCommand.allTypes)
+    let store: CrmStore
+    let committer: CommandCommitter
+    let logger: Logger
+
+    public init(storage: any CrmStorage, extensions: ExtensionRegistry = .empty, policy: CommitPolicy = .init(), logger: Logger) {
+        self.store = CrmStore(storage: storage, registry: extensions)
+        self.committer = CommandCommitter(storage: storage, group: "pipeline", policy: policy)
+        self.logger = logger
+    }
+
+    /// Decides and commits one command; with `acknowledging`, its stream entry is acknowledged in the same step.
+    @discardableResult
+    public func execute(_ command: Envelope, shard: ShardKeys, acknowledging entry: (stream: String, entryID: String)? = nil) async throws -> CommittedOutcome {
+        try await committer.decideAndCommit(command, shard: shard, acknowledging: entry, logger: logger) {
+            try await decide(command, shard: shard)
+        }
+    }
+
+    private func decide(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
+        switch command.type {
+        case MessageType.definitionPublish: return try await publishDefinition(command, shard: shard)
+        case MessageType.fieldsConfigure: return try await configureFields(command, shard: shard)
+        case MessageType.interactionLog: return try await logInteraction(command, shard: shard)
+        case MessageType.contactAdd: return try await addContact(command, shard: shard)
+        case MessageType.contactUpdate: return try await updateContact(command, shard: shard)
+        default: break
+        }
+        guard let kind = RecordCommand(type: command.type) else {
+            throw PermanentFailure(reason: "unknown_type", detail: "pipeline-service does not handle \(command.type)")
+        }
+        switch kind.verb {
+        case .create: return try await create(command, kind, shard: shard)
+        case .update: return try await update(command, kind, shard: shard)
+        case .apply: return try await apply(command, kind, shard: shard)
+        }
+    }
+
+    private func publishDefinition(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
+        let draft = try PayloadMapping.definition(command.payload)
+        let directory = try await store.directory(shard: shard, tenant: command.tenant, user: command.actor)
+        if let refusal = Authorization.checkAdministration(actor: command.actor, user: directory.user, directoryExists: directory.exists) {
+            throw Rejection(.forbidden, refusal.message)
+        }
+        let latest = try await store.latestDefinitionVersion(shard: shard, tenant: command.tenant, entity: draft.entity)
+        let compiled: CompiledDefinition
+        do {
+            compiled = try CompiledDefinition.compile(draft, version: latest + 1, registry: store.registry)
+        } catch {
+            let first = error.problems.first?.path
+            throw Rejection(.invalidDefinition, "the definition has \(error.problems.count) problem(s): \(error)", field: first.map { "payload.\($0)" })
+        }
+        let event = command.event(type: MessageType.definitionPublished, payload: [
+            "entity": .string(draft.entity.rawValue), "name": .string(draft.name),
+            "definitionVersion": .integer(Int64(compiled.version)),
+            "stages": .array(compiled.stageNames.map(JSONValue.string)), "initialStage": .string(compiled.initialStage),
+        ])
+        return CommandDecision(writes: [CrmStore.definitionWrite(shard: shard, tenant: command.tenant, definition: compiled)], events: [event],
+                        outcome: CommandOutcome.accepted(command, events: [event], recordVersion: compiled.version))
+    }
+
+    private func create(_ command: Envelope, _ kind: RecordCommand, shard: ShardKeys) async throws -> CommandDecision {
+        let request = try PayloadMapping.createRecord(command.payload, kind: kind)
+        let (existing, definition, custom) = try await store.creationContext(shard: shard, tenant: command.tenant, entity: kind.entity,
+                                                                             id: request.recordID, definitionVersion: request.definitionVersion)
+        let creation: RecordCreation
+        do {
+            creation = try RecordRules.create(request, existing: existing, definition: definition, custom: custom)
+        } catch {
+            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+        }
+        if case .created = creation, let definition {
+            try await authorize(command, permission: "create", definition: definition, shard: shard)
+        }
+        switch creation {
+        case .existing(let record):
+            return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: record.id, recordVersion: record.version))
+        case .created(let record):
+            let event = command.event(type: kind.eventType("created"), payload: [
+                .init(kind.idField): .string(record.id), "stage": .string(record.stage), "definitionVersion": .integer(Int64(record.definitionVersion)),
+                "recordVersion": .integer(Int64(record.version)), "data": PayloadMapping.json(record.data),
+            ])
+            return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: record)], events: [event],
+                                   outcome: CommandOutcome.accepted(command, events: [event], recordID: record.id, recordVersion: record.version))
+        }
+    }
+
+    /// Refuses with `forbidden` unless the actor's roles (from the tenant's directory, never from the
+    /// message) allow `permission` under the definition.
+    private func authorize(_ command: Envelope, permission: String, definition: CompiledDefinition, shard: ShardKeys) async throws {
+        guard !definition.source.permissions.isEmpty else { return }
+        let directory = try await store.directory(shard: shard, tenant: command.tenant, user: command.actor)
+        if let refusal = Authorization.check(actor: command.actor, user: directory.user, permission: permission, definition: definition.source) {
+            throw Rejection(.forbidden, refusal.message)
+        }
+    }
+
+    /// The record, the definition version it started with and the tenant's custom fields; `not_found`
+    /// when there is no such record.
+    private func existing(_ id: String, _ kind: RecordCommand, command: Envelope, shard: ShardKeys) async throws -> (PipelineRecord, CompiledDefinition, CustomFields) {
+        let (found, custom) = try await store.recordWithCustomFields(shard: shard, tenant: command.tenant, entity: kind.entity, id: id)
+        guard let record = found else {
+            throw Rejection(.notFound, "tenant '\(command.tenant)' has no \(kind.entity.rawValue) '\(id)'", field: "payload.\(kind.idField)")
+        }
+        guard let definition = try await store.definition(shard: shard, tenant: command.tenant, entity: kind.entity, version: record.definitionVersion) else {
+            throw Rejection(.internal, "definition version \(record.definitionVersion) of \(kind.entity.rawValue) '\(id)' is missing")
+        }
+        return (record, definition, custom)
+    }
+
+    private func update(_ command: Envelope, _ kind: RecordCommand, shard: ShardKeys) async throws -> CommandDecision {
+        let request = try PayloadMapping.update(command.payload, idField: kind.idField)
+        let (record, definition, custom) = try await existing(request.id, kind, command: command, shard: shard)
+        try await authorize(command, permission: "update", definition: definition, shard: shard)
+        let (updated, changes): (PipelineRecord, [FieldChange])
+        do {
+            (updated, changes) = try RecordRules.update(record, changes: request.changes, expectedVersion: request.expectedVersion, definition: definition, custom: custom)
+        } catch {
+            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+        }
+        guard !changes.isEmpty else {
+            return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: record.id, recordVersion: record.version))
+        }
+        let event = command.event(type: kind.eventType("updated"), payload: [
+            .init(kind.idField): .string(record.id), "recordVersion": .integer(Int64(updated.version)),
+            "changes": .array(changes.map { ["field": .string($0.field), "old": PayloadMapping.json($0.old), "new": PayloadMapping.json($0.new)] }),
+        ])
+        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: updated)], events: [event],
+                               outcome: CommandOutcome.accepted(command, events: [event], recordID: record.id, recordVersion: updated.version))
+    }
+
+    private func apply(_ command: Envelope, _ kind: RecordCommand, shard: ShardKeys) async throws -> CommandDecision {
+        let request = try PayloadMapping.applyToRecord(command.payload, kind: kind)
+        let (record, definition, _) = try await existing(request.id, kind, command: command, shard: shard)
+        try await authorize(command, permission: request.action, definition: definition, shard: shard)
+        if kind.entity == .lead, request.action == RecordRules.convertAction {
+            return try await convert(command, lead: record, definition: definition, expectedVersion: request.expectedVersion, shard: shard)
+        }
+        let change: StageChange
+        do {
+            // Expressions see the command's time, so a replay decides alike.
+            let now = RFC3339.seconds(command.occurredAt) ?? 0
+            change = try RecordRules.apply(record, action: request.action, expectedVersion: request.expectedVersion, definition: definition, now: now,
+                                           actor: command.actor, registry: store.registry)
+        } catch {
+            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+        }
+        let event = command.event(type: kind.eventType("stage_changed"), payload: [
+            .init(kind.idField): .string(record.id), "action": .string(change.action), "from": .string(change.from), "to": .string(change.to),
+            "recordVersion": .integer(Int64(change.record.version)),
+        ])
+        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: change.record)], events: [event],
+                               outcome: CommandOutcome.accepted(command, events: [event], recordID: record.id, recordVersion: change.record.version),
+                               afterCommit: afterHooks(for: change))
+    }
+
+    /// The transition's registered after hooks, to run once the change is committed.
+    private func afterHooks(for change: StageChange) -> (@Sendable () async -> Void)? {
+        let hooks: [ExtensionRegistry.AfterHook] = change.afterHooks.compactMap { store.registry.afterHooks[$0] }
+        guard !hooks.isEmpty else { return nil }
+        return { @Sendable in
+            for hook in hooks { await hook(change) }
+        }
+    }
+}
+
+extension PipelineCommands {
+    /// `lead.apply` with `convert`: the lead, a new opportunity and its contact, in one atomic commit.
+    func convert(_ command: Envelope, lead: PipelineRecord, definition: CompiledDefinition, expectedVersion: Int?, shard: ShardKeys) async throws -> CommandDecision {
+        let tenant = command.tenant
+        async let opportunityDefinition = store.definition(shard: shard, tenant: tenant, entity: .opportunity, version: nil)
+        async let existingOpportunity = store.record(shard: shard, tenant: tenant, entity: .opportunity, id: lead.id)
+        async let existingContact = store.contact(shard: shard, tenant: tenant, id: lead.id)
+        let (opportunityDefinitionValue, existingOpportunityValue, existingContactValue) = try await (opportunityDefinition, existingOpportunity, existingContact)
+        let conversion: Conversion
+        do {
+            conversion = try RecordRules.convert(lead, expectedVersion: expectedVersion, leadDefinition: definition, opportunityDefinition: opportunityDefinitionValue,
+                                                 existingOpportunity: existingOpportunityValue, existingContact: existingContactValue,
+                                                 now: RFC3339.seconds(command.occurredAt) ?? 0, actor: command.actor, registry: store.registry)
+        } catch {
+            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+        }
+        let moved = conversion.lead
+        let opportunity = conversion.opportunity
+        let contact = conversion.contact
+        var events = [
+            command.event(type: MessageType.leadStageChanged, payload: [
+                "leadId": .string(lead.id), "action": .string(moved.action), "from": .string(moved.from), "to": .string(moved.to),
+                "recordVersion": .integer(Int64(moved.record.version)),
+            ]),
+            command.event(type: MessageType.opportunityCreated, payload: [
+                "opportunityId": .string(opportunity.id), "stage": .string(opportunity.stage), "definitionVersion": .integer(Int64(opportunity.definitionVersion)),
+                "recordVersion": .integer(1), "data": PayloadMapping.json(opportunity.data),
+            ]),
+        ]
+        if conversion.contactCreated {
+            events.append(command.event(type: MessageType.contactAdded, payload: [
+                "contactId": .string(contact.id), "recordVersion": .integer(Int64(contact.version)), "data": PayloadMapping.json(contact.data),
+            ]))
+        } else if let before = conversion.linksBefore {
+            events.append(command.event(type: MessageType.contactUpdated, payload: [
+                "contactId": .string(contact.id), "recordVersion": .integer(Int64(contact.version)),
+                "changes": [["field": "links", "old": .array(before.map(JSONValue.string)), "new": .array(contact.links.map(JSONValue.string))]],
+            ]))
+        }
+        events.append(command.event(type: MessageType.leadConverted, payload: [
+            "leadId": .string(lead.id), "opportunityId": .string(opportunity.id), "contactId": .string(contact.id),
+        ]))
+        var writes = [
+            CrmStore.recordWrite(shard: shard, tenant: tenant, entity: .lead, record: moved.record),
+            CrmStore.recordWrite(shard: shard, tenant: tenant, entity: .opportunity, record: opportunity),
+        ]
+        if conversion.contactCreated || conversion.linksBefore != nil { writes.append(CrmStore.contactWrite(shard: shard, tenant: tenant, contact: contact)) }
+        return CommandDecision(writes: writes, events: events, outcome: CommandOutcome.accepted(command, events: events, recordID: lead.id, recordVersion: moved.record.version),
+                               afterCommit: afterHooks(for: moved))
+    }
+
+    /// `interaction.log`: a call, email, meeting or note against one of the tenant's records, its files
+    /// stored once each under their SHA-256 and described in the interaction, all in one commit.
+    func logInteraction(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
+        let request = try PayloadMapping.interaction(command.payload)
+        if let existing = try await store.interaction(shard: shard, tenant: command.tenant, id: request.id) {
+            return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: existing.id, recordVersion: 1))
+        }
+        guard try await store.exists(shard: shard, tenant: command.tenant, entity: request.subjectEntity, id: request.subjectID) else {
+            throw Rejection(.notFound, "tenant '\(command.tenant)' has no \(request.subjectEntity) '\(request.subjectID)'", field: "payload.subject")
+        }
+        var attachments: [Attachment] = []
+        var writes: [RecordWrite] = []
+        for (index, file) in request.files.enumerated() {
+            if let problem = InteractionRules.check(name: file.name, contentType: file.contentType, size: file.bytes.count, index: index) {
+                throw Rejection(RejectionCode(rawValue: problem.code) ?? .invalidPayload, problem.message, field: problem.field)
+            }
+            let digest = Checksum.sha256(file.bytes)
+            attachments.append(Attachment(name: file.name, contentType: file.contentType, size: file.bytes.count, sha256: digest))
+            writes.append(CrmStore.blobWrite(shard: shard, tenant: command.tenant, sha256: digest, bytes: file.bytes))
+        }
+        let interaction = Interaction(id: request.id, kind: request.kind, subject: "\(request.subjectEntity):\(request.subjectID)", notes: request.notes,
+                                      attachments: attachments, loggedBy: command.actor, loggedAt: command.occurredAt)
+        writes.append(CrmStore.interactionWrite(shard: shard, tenant: command.tenant, interaction: interaction))
+        let event = command.event(type: MessageType.interactionLogged, payload: [
+            "interactionId": .string(interaction.id), "kind": .string(interaction.kind.rawValue), "subject": .string(interaction.subject),
+            "notes": .string(interaction.notes),
+            "attachments": .array(attachments.map { ["name": .string($0.name), "contentType": .string($0.contentType), "size": .integer(Int64($0.size)), "sha256": .string($0.sha256)] }),
+        ])
+        return CommandDecision(writes: writes, events: [event], outcome: CommandOutcome.accepted(command, events: [event], recordID: interaction.id, recordVersion: 1))
+    }
+
+    /// `fields.configure`: a tenant's own fields for an entity, checked on every write from then on.
+    func configureFields(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
+        let request = try PayloadMapping.configureFields(command.payload)
+        let directory = try await store.directory(shard: shard, tenant: command.tenant, user: command.actor)
+        if let refusal = Authorization.checkAdministration(actor: command.actor, user: directory.user, directoryExists: directory.exists) {
+            throw Rejection(.forbidden, refusal.message)
+        }
+        let (current, version) = try await store.customFields(shard: shard, tenant: command.tenant, entity: request.entity)
+        let definition = try await store.definition(shard: shard, tenant: command.tenant, entity: request.entity, version: nil)
+        let configured: CustomFields
+        do {
+            configured = try current.configured(adding: request.add, removing: request.remove, definitionFields: definition?.source.fields ?? [])
+        } catch {
+            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+        }
+        let event = command.event(type: MessageType.fieldsConfigured, payload: [
+            "entity": .string(request.entity.rawValue), "fieldsVersion": .integer(Int64(version + 1)),
+            "fields": .array(configured.fields.map { .string($0.name) }), "removed": .array(configured.removed.map(JSONValue.string)),
+        ])
+        return CommandDecision(writes: [CrmStore.customFieldsWrite(shard: shard, tenant: command.tenant, entity: request.entity, fields: configured, currentVersion: version)],
+                               events: [event], outcome: CommandOutcome.accepted(command, events: [event], recordVersion: version + 1))
+    }
+
+    func addContact(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
+        let (id, data) = try PayloadMapping.contact(command.payload)
+        let (contact, created) = ContactRules.add(id: id, data: data, existing: try await store.contact(shard: shard, tenant: command.tenant, id: id))
+        guard created else {
+            return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: id, recordVersion: contact.version))
+        }
+        let event = command.event(type: MessageType.contactAdded, payload: [
+            "contactId": .string(id), "recordVersion": .integer(1), "data": PayloadMapping.json(contact.data),
+        ])
+        return CommandDecision(writes: [CrmStore.contactWrite(shard: shard, tenant: command.tenant, contact: contact)], events: [event],
+                               outcome: CommandOutcome.accepted(command, events: [event], recordID: id, recordVersion: 1))
+    }
+
+    func updateContact(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
+        let request = try PayloadMapping.update(command.payload, idField: "contactId")
+        guard let contact = try await store.contact(shard: shard, tenant: command.tenant, id: request.id) else {
+            throw Rejection(.notFound, "tenant '\(command.tenant)' has no contact '\(request.id)'", field: "payload.contactId")
+        }
+        let (updated, changes): (ContactRecord, [FieldChange])
+        do {
+            (updated, changes) = try ContactRules.update(contact, changes: request.changes, expectedVersion: request.expectedVersion)
+        } catch {
+            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+        }
+        guard !changes.isEmpty else {
+            return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: contact.id, recordVersion: contact.version))
+        }
+        let event = command.event(type: MessageType.contactUpdated, payload: [
+            "contactId": .string(contact.id), "recordVersion": .integer(Int64(updated.version)),
+            "changes": .array(changes.map { ["field": .string($0.field), "old": PayloadMapping.json($0.old), "new": PayloadMapping.json($0.new)] }),
+        ])
+        return CommandDecision(writes: [CrmStore.contactWrite(shard: shard, tenant: command.tenant, contact: updated)], events: [event],
+                               outcome: CommandOutcome.accepted(command, events: [event], recordID: contact.id, recordVersion: updated.version))
+    }
+}
+
+/// `lead.create`, `opportunity.apply`…: which entity and which verb a record command is.
+struct RecordCommand: Sendable {
+    enum Verb: String, CaseIterable { case create, update, apply }
+
+    let entity: EntityKind
+    let verb: Verb
+
+    init?(type: String) {
+        let parts = type.split(separator: ".")
+        guard parts.count == 2, let entity = EntityKind(rawValue: String(parts[0])), let verb = Verb(rawValue: String(parts[1])) else { return nil }
+        self.entity = entity
+        self.verb = verb
+    }
+
+    /// The payload field naming the record: `leadId`, `opportunityId`.
+    var idField: String { "\(entity.rawValue)Id" }
+
+    func eventType(_ suffix: String) -> String { "\(entity.rawValue).\(suffix)" }
+
+    static var allTypes: [String] { EntityKind.allCases.flatMap { entity in Verb.allCases.map { "\(entity.rawValue).\($0.rawValue)" } } }
+}
