@@ -69,7 +69,8 @@ let package = Package(
             dependencies: ["RedisClient", "Contracts", "CrmRedis", log, metrics, coreMetrics, prometheus, lifecycle, unixSignals, argumentParser],
             swiftSettings: strictSettings
         ),
-        .target(name: "CrmKit", dependencies: ["RedisClient", "Contracts", "CrmCore", "CrmRedis"], swiftSettings: strictSettings),
+        .target(name: "CrmKit", dependencies: ["RedisClient", "Contracts", "CrmCore", "CrmRedis", "PipelineService", "AssignmentService", log],
+                swiftSettings: strictSettings),
         .target(name: "PipelineService", dependencies: ["ServiceKit", "CrmRedis", "CrmCore", "Contracts", "RedisClient", log], swiftSettings: strictSettings),
         .target(name: "AuditService", dependencies: ["ServiceKit", "CrmRedis", "Contracts", "RedisClient", log, crypto, argumentParser, lifecycle], swiftSettings: strictSettings),
         .target(name: "AssignmentService", dependencies: ["ServiceKit", "Contracts", "CrmCore", "CrmRedis", log], swiftSettings: strictSettings),
@@ -109,7 +110,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["Contracts", "RedisClient", "CrmKit", "TestSupport"],
+            dependencies: ["Contracts", "RedisClient", "CrmKit", "CrmCore", "CrmRedis", "TestSupport"],
             swiftSettings: strictSettings
         ),
     ]

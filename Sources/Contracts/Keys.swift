@@ -32,6 +32,8 @@ public struct ShardKeys: Sendable, Hashable {
     public func directory(tenant: String) -> String { "\(self.tenant(tenant)):directory" }
     /// A tenant's custom fields for an entity: a hash with `v` and the JSON document `d`.
     public func customFields(tenant: String, entity: String) -> String { "\(self.tenant(tenant)):fields:\(entity)" }
+    /// The contacts linked to a record (`lead`/`opportunity` + id): a hash with one `c:<contact id>` field each.
+    public func contactLinks(tenant: String, entity: String, id: String) -> String { "\(self.tenant(tenant)):links:\(entity):\(id)" }
     /// A record: a hash with its version `v` and JSON document `d`.
     public func record(tenant: String, entity: String, id: String) -> String { "\(self.tenant(tenant)):\(entity):\(id)" }
 }

@@ -54,6 +54,10 @@ public enum CommandOutcome {
             "message": .string(String(rejection.message.prefix(2000))),
         ]
         if let field = rejection.field { payload["field"] = .string(field) }
+        // The record the command named, so a refused attempt is part of that record's history.
+        if let entity = command.type.split(separator: ".").first, let id = command.payload["\(entity)Id"]?.stringValue, Identifier.isMessageID(id) {
+            payload["recordId"] = .string(id)
+        }
         return command.event(type: MessageType.commandRejected, payload: .object(payload))
     }
 }

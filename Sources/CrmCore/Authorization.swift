@@ -38,6 +38,16 @@ public enum Authorization {
         check(actor: actor, user: user, permission: permission, definition: definition) == nil
     }
 
+    /// Commands that follow no definition (contacts, interactions): open while the tenant has no
+    /// directory (Level 1), for its active users once it has one.
+    public static func checkMember(actor: String, user: DirectoryUser?, directoryExists: Bool) -> DomainRejection? {
+        guard directoryExists else { return nil }
+        guard let user, user.active else {
+            return DomainRejection(code: "forbidden", message: "'\(actor)' is not an active user of the tenant's directory")
+        }
+        return nil
+    }
+
     /// Changing a tenant's directory or definitions: anyone while the tenant has no directory yet
     /// (the first user put must then be an admin), an active admin afterwards.
     public static func checkAdministration(actor: String, user: DirectoryUser?, directoryExists: Bool) -> DomainRejection? {

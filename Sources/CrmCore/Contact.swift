@@ -19,9 +19,10 @@ public enum ContactRules {
     public static let personFields = ["name", "email", "phone", "company", "title"]
 
     /// `contact.add`: a new contact, or the existing one unchanged (one CRM instance per subject).
-    public static func add(id: String, data: [String: FieldValue], existing: ContactRecord?) -> (ContactRecord, created: Bool) {
+    /// `links` name the records (`lead:<id>`) the contact belongs to.
+    public static func add(id: String, data: [String: FieldValue], links: [String] = [], existing: ContactRecord?) -> (ContactRecord, created: Bool) {
         if let existing { return (existing, false) }
-        return (ContactRecord(id: id, data: data.filter { $0.value != .null }, version: 1), true)
+        return (ContactRecord(id: id, data: data.filter { $0.value != .null }, version: 1, links: links), true)
     }
 
     /// `contact.update`: applies changes (null clears), reporting old and new values.

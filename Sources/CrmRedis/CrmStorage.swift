@@ -55,3 +55,10 @@ extension CrmStorage {
         try await read([HashRead(key, [field])])[0][0]
     }
 }
+
+/// A storage that keeps the events it committed, in order: what `history()` reads in-process, where
+/// there is no audit-service.
+public protocol CrmEventLog: Sendable {
+    /// Events and outcomes committed for `tenant` (every tenant when nil), oldest first.
+    func events(tenant: String?) -> [Envelope]
+}

@@ -154,6 +154,34 @@ public struct CrmStore: Sendable {
         return try Self.decoder.decode(ContactRecord.self, from: Data(bytes))
     }
 
+    /// Adds a contact to the index of each record it links to (`lead:<id>`), read by `linkedContacts`.
+    public static func contactLinkWrites(shard: ShardKeys, tenant: String, contactID: String, links: [String]) -> [RecordWrite] {
+        links.compactMap { link in
+            let parts = link.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { return nil }
+            // An index, not a record: any version may be there, and the field is set whatever it held.
+            return RecordWrite(key: shard.contactLinks(tenant: tenant, entity: parts[0], id: parts[1]), expectedVersion: nil, newVersion: 1,
+                               fields: [("c:\(contactID)", Array("1".utf8))])
+        }
+    }
+
+    /// The ids of the contacts linked to a record, sorted.
+    public func linkedContacts(shard: ShardKeys, tenant: String, entity: String, id: String) async throws -> [String] {
+        try await storage.readAll(shard.contactLinks(tenant: tenant, entity: entity, id: id))
+            .compactMap { $0.field.hasPrefix("c:") ? String($0.field.dropFirst(2)) : nil }.sorted()
+    }
+
+    /// A contact and the actor's directory entry, in one round trip.
+    public func contactAndActor(shard: ShardKeys, tenant: String, id: String, actor: String) async throws -> (ContactRecord?, directoryExists: Bool, user: DirectoryUser?) {
+        let replies = try await storage.read([
+            HashRead(shard.record(tenant: tenant, entity: "contact", id: id), ["d"]),
+            HashRead(shard.directory(tenant: tenant), ["v", "u:\(actor)"]),
+        ])
+        let contact = try replies[0][0].map { try Self.decoder.decode(ContactRecord.self, from: Data($0)) }
+        let user = try replies[1][1].map { try Self.decoder.decode(DirectoryUser.self, from: Data($0)) }
+        return (contact, Self.integer(replies[1][0]) > 0, user)
+    }
+
     public static func contactWrite(shard: ShardKeys, tenant: String, contact: ContactRecord) -> RecordWrite {
         RecordWrite(key: shard.record(tenant: tenant, entity: "contact", id: contact.id),
                     expectedVersion: contact.version - 1, newVersion: contact.version, fields: [("d", encode(contact))])

@@ -161,15 +161,24 @@ enum PayloadMapping {
         }
     }
 
-    static func contact(_ payload: JSONValue) throws(Rejection) -> (String, [String: FieldValue]) {
+    /// `contact.add`: the id, the data and the records (`lead:<id>`, `opportunity:<id>`) it belongs to.
+    static func contact(_ payload: JSONValue) throws(Rejection) -> (id: String, data: [String: FieldValue], links: [String]) {
         do throws(PayloadError) {
             let reader = try PayloadReader(payload)
-            try reader.allowOnly(["contactId", "data"])
+            try reader.allowOnly(["contactId", "data", "links"])
             let id = try reader.string("contactId", maxLength: 128, rule: Identifier.isMessageID, expected: "a record id")
-            return (id, try reader.optionalObject("data").map { object throws(PayloadError) in try data(object) } ?? [:])
+            let values = try reader.optionalObject("data").map { object throws(PayloadError) in try data(object) } ?? [:]
+            let links = try reader.strings("links", required: false, maxCount: 16, rule: isRecordLink, expected: "'lead:<id>' or 'opportunity:<id>'")
+            return (id, values, Array(Set(links)).sorted())
         } catch {
             throw Rejection(error)
         }
+    }
+
+    /// `lead:<id>` or `opportunity:<id>`.
+    static func isRecordLink(_ text: String) -> Bool {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        return parts.count == 2 && EntityKind(rawValue: parts[0]) != nil && Identifier.isMessageID(parts[1])
     }
 
     /// A `data` object: at most 200 fields of scalar values or lists of them.

@@ -223,7 +223,10 @@ extension PipelineCommands {
             CrmStore.recordWrite(shard: shard, tenant: tenant, entity: .lead, record: moved.record),
             CrmStore.recordWrite(shard: shard, tenant: tenant, entity: .opportunity, record: opportunity),
         ]
-        if conversion.contactCreated || conversion.linksBefore != nil { writes.append(CrmStore.contactWrite(shard: shard, tenant: tenant, contact: contact)) }
+        if conversion.contactCreated || conversion.linksBefore != nil {
+            writes.append(CrmStore.contactWrite(shard: shard, tenant: tenant, contact: contact))
+            writes += CrmStore.contactLinkWrites(shard: shard, tenant: tenant, contactID: contact.id, links: ["lead:\(lead.id)", "opportunity:\(lead.id)"])
+        }
         return CommandDecision(writes: writes, events: events, outcome: CommandOutcome.accepted(command, events: events, recordID: lead.id, recordVersion: moved.record.version),
                                afterCommit: afterHooks(for: moved))
     }
@@ -232,6 +235,10 @@ extension PipelineCommands {
     /// stored once each under their SHA-256 and described in the interaction, all in one commit.
     func logInteraction(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
         let request = try PayloadMapping.interaction(command.payload)
+        let directory = try await store.directory(shard: shard, tenant: command.tenant, user: command.actor)
+        if let refusal = Authorization.checkMember(actor: command.actor, user: directory.user, directoryExists: directory.exists) {
+            throw Rejection(.forbidden, refusal.message)
+        }
         if let existing = try await store.interaction(shard: shard, tenant: command.tenant, id: request.id) {
             return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: existing.id, recordVersion: 1))
         }
@@ -283,21 +290,36 @@ extension PipelineCommands {
     }
 
     func addContact(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
-        let (id, data) = try PayloadMapping.contact(command.payload)
-        let (contact, created) = ContactRules.add(id: id, data: data, existing: try await store.contact(shard: shard, tenant: command.tenant, id: id))
+        let (id, data, links) = try PayloadMapping.contact(command.payload)
+        let (existing, directoryExists, user) = try await store.contactAndActor(shard: shard, tenant: command.tenant, id: id, actor: command.actor)
+        if let refusal = Authorization.checkMember(actor: command.actor, user: user, directoryExists: directoryExists) {
+            throw Rejection(.forbidden, refusal.message)
+        }
+        let (contact, created) = ContactRules.add(id: id, data: data, links: links, existing: existing)
         guard created else {
             return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: id, recordVersion: contact.version))
         }
-        let event = command.event(type: MessageType.contactAdded, payload: [
-            "contactId": .string(id), "recordVersion": .integer(1), "data": PayloadMapping.json(contact.data),
-        ])
-        return CommandDecision(writes: [CrmStore.contactWrite(shard: shard, tenant: command.tenant, contact: contact)], events: [event],
-                               outcome: CommandOutcome.accepted(command, events: [event], recordID: id, recordVersion: 1))
+        for (index, link) in links.enumerated() {
+            let parts = link.split(separator: ":", maxSplits: 1).map(String.init)
+            guard try await store.exists(shard: shard, tenant: command.tenant, entity: parts[0], id: parts[1]) else {
+                throw Rejection(.notFound, "tenant '\(command.tenant)' has no \(parts[0]) '\(parts[1])'", field: "payload.links[\(index)]")
+            }
+        }
+        var payload: [String: JSONValue] = ["contactId": .string(id), "recordVersion": .integer(1), "data": PayloadMapping.json(contact.data)]
+        if !links.isEmpty { payload["links"] = .array(links.map(JSONValue.string)) }
+        let event = command.event(type: MessageType.contactAdded, payload: .object(payload))
+        let writes = [CrmStore.contactWrite(shard: shard, tenant: command.tenant, contact: contact)]
+            + CrmStore.contactLinkWrites(shard: shard, tenant: command.tenant, contactID: id, links: links)
+        return CommandDecision(writes: writes, events: [event], outcome: CommandOutcome.accepted(command, events: [event], recordID: id, recordVersion: 1))
     }
 
     func updateContact(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
         let request = try PayloadMapping.update(command.payload, idField: "contactId")
-        guard let contact = try await store.contact(shard: shard, tenant: command.tenant, id: request.id) else {
+        let (found, directoryExists, user) = try await store.contactAndActor(shard: shard, tenant: command.tenant, id: request.id, actor: command.actor)
+        if let refusal = Authorization.checkMember(actor: command.actor, user: user, directoryExists: directoryExists) {
+            throw Rejection(.forbidden, refusal.message)
+        }
+        guard let contact = found else {
             throw Rejection(.notFound, "tenant '\(command.tenant)' has no contact '\(request.id)'", field: "payload.contactId")
         }
         let (updated, changes): (ContactRecord, [FieldChange])

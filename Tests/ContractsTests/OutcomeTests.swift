@@ -62,7 +62,7 @@ struct OutcomeTests {
         #expect(Self.started.event(type: "lead.created", payload: [:], actor: "system").actor == "system")
     }
 
-    @Test("rejected: code, message and field in the payload")
+    @Test("rejected: code, message, field and the record the command named in the payload")
     func rejected() {
         let command = Self.chained
         let outcome = CommandOutcome.rejected(command, Rejection(.unknownDefinition, "no version 9", field: "payload.definitionVersion"))
@@ -77,6 +77,7 @@ struct OutcomeTests {
             "code": "unknown_definition",
             "message": "no version 9",
             "field": "payload.definitionVersion",
+            "recordId": "L-1001",
         ])
     }
 
