@@ -20,6 +20,15 @@ public struct StageDefinition: Sendable, Hashable, Codable {
         self.initial = initial
         self.terminal = terminal
     }
+
+    /// As published: `initial` may be left out (false), as in the contracts' examples.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        label = try container.decodeIfPresent(String.self, forKey: .label)
+        initial = try container.decodeIfPresent(Bool.self, forKey: .initial) ?? false
+        terminal = try container.decodeIfPresent(TerminalOutcome.self, forKey: .terminal)
+    }
 }
 
 /// An action that moves a record from one of `from` to `to`. When several transitions share an
