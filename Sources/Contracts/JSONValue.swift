@@ -63,6 +63,15 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     public subscript(key: String) -> JSONValue? { objectValue?[key] }
+
+    /// A number (integer or not) as a Double.
+    public var doubleValue: Double? {
+        switch self {
+        case .integer(let value): return Double(value)
+        case .number(let value): return value
+        default: return nil
+        }
+    }
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
