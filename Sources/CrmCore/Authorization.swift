@@ -4,12 +4,38 @@ public struct DirectoryUser: Sendable, Hashable, Codable {
     public var roles: [String]
     public var name: String?
     public var active: Bool
+    /// The teams (assignment pools) the user works in.
+    public var teams: [String]
 
-    public init(userId: String, roles: [String], name: String? = nil, active: Bool = true) {
+    public init(userId: String, roles: [String], name: String? = nil, active: Bool = true, teams: [String] = []) {
         self.userId = userId
         self.roles = roles
         self.name = name
         self.active = active
+        self.teams = teams
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        userId = try container.decode(String.self, forKey: .userId)
+        roles = try container.decode([String].self, forKey: .roles)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        active = try container.decodeIfPresent(Bool.self, forKey: .active) ?? true
+        // Users stored before teams existed are in none.
+        teams = try container.decodeIfPresent([String].self, forKey: .teams) ?? []
+    }
+}
+
+/// A tenant's settings that are not part of any definition.
+public struct TenantSettings: Sendable, Hashable, Codable {
+    /// Users may assign records to themselves (DESIGN §4: not unless the tenant allows it).
+    public var allowSelfAssignment: Bool
+    /// A submitter may approve their own approval request.
+    public var allowSelfApproval: Bool
+
+    public init(allowSelfAssignment: Bool = false, allowSelfApproval: Bool = false) {
+        self.allowSelfAssignment = allowSelfAssignment
+        self.allowSelfApproval = allowSelfApproval
     }
 }
 
