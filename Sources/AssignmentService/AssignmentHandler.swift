@@ -7,11 +7,11 @@ public import ServiceKit
 /// with the assignment issue; other command types go to the DLQ as `unknown_type`.
 public struct AssignmentHandler: SingleMessageHandler {
     public let group = "assignment"
-    public let catalog = MessageCatalog.v1.restricted(to: DirectoryCommands.types)
-    let commands: DirectoryCommands
+    public let catalog = MessageCatalog.v1.restricted(to: AssignmentCommands.types)
+    let commands: AssignmentCommands
 
     public init(context: ServiceContext) {
-        self.commands = DirectoryCommands(storage: RedisCrmStorage(pool: context.pool), logger: context.logger,
+        self.commands = AssignmentCommands(storage: RedisCrmStorage(pool: context.pool), logger: context.logger,
                                           policy: CommitPolicy(idempotencyTTLSeconds: context.options.idempotencyTTLSeconds))
     }
 

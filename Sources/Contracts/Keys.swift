@@ -34,6 +34,18 @@ public struct ShardKeys: Sendable, Hashable {
     public func customFields(tenant: String, entity: String) -> String { "\(self.tenant(tenant)):fields:\(entity)" }
     /// The contacts linked to a record (`lead`/`opportunity` + id): a hash with one `c:<contact id>` field each.
     public func contactLinks(tenant: String, entity: String, id: String) -> String { "\(self.tenant(tenant)):links:\(entity):\(id)" }
+    /// Who a record is assigned to: a hash with `v` and the JSON document `d` (assignment-service).
+    public func assignment(tenant: String, entity: String, id: String) -> String { "\(self.tenant(tenant)):assignee:\(entity):\(id)" }
+    /// A user's queue: `v`, `n` (open records assigned) and one `r:<entity>:<id>` JSON per record.
+    public func queue(tenant: String, user: String) -> String { "\(self.tenant(tenant)):queue:\(user)" }
+    /// A team's round-robin turn: `v` and the cursor `c`.
+    public func roundRobin(tenant: String, team: String) -> String { "\(self.tenant(tenant)):rr:\(team)" }
+    /// A tenant's delegations: `v` and one `g:<delegation id>` JSON each.
+    public func delegations(tenant: String) -> String { "\(self.tenant(tenant)):delegations" }
+    /// An approval: `v` and the JSON document `d` with its votes.
+    public func approval(tenant: String, id: String) -> String { "\(self.tenant(tenant)):approval:\(id)" }
+    /// A record's approvals by action: `v` and `a:<action>` = `approved`, `rejected` or `pending`.
+    public func approvals(tenant: String, entity: String, id: String) -> String { "\(self.tenant(tenant)):approvals:\(entity):\(id)" }
     /// A record: a hash with its version `v` and JSON document `d`.
     public func record(tenant: String, entity: String, id: String) -> String { "\(self.tenant(tenant)):\(entity):\(id)" }
 }

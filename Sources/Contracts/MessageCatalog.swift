@@ -62,7 +62,8 @@ public struct MessageCatalog: Sendable {
 extension MessageCatalog {
     /// Every type of contracts/v1 this build knows.
     public static let v1 = MessageCatalog(
-        MessageType.commands.map { Entry(type: $0, kind: .command) } + MessageType.events.map { Entry(type: $0, kind: .event) }
+        (MessageType.commands + MessageType.assignmentCommands).map { Entry(type: $0, kind: .command) }
+            + (MessageType.events + MessageType.assignmentEvents).map { Entry(type: $0, kind: .event) }
     )
 }
 

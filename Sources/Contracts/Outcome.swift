@@ -12,6 +12,16 @@ public enum RejectionCode: String, Sendable, CaseIterable {
     case notFound = "not_found"
     case forbidden
     case `internal`
+    // Assignment, delegation and approvals.
+    case unknownUser = "unknown_user"
+    case inactiveUser = "inactive_user"
+    case emptyPool = "empty_pool"
+    case invalidDelegation = "invalid_delegation"
+    case forbiddenSelfAssignment = "forbidden_self_assignment"
+    case notAnApprover = "not_an_approver"
+    case forbiddenSelfApproval = "forbidden_self_approval"
+    case alreadyVoted = "already_voted"
+    case approvalRequired = "approval_required"
 }
 
 /// A command's refusal: its code, a message for a person, and the offending field when there is one.

@@ -44,9 +44,12 @@ public struct TransitionDefinition: Sendable, Hashable, Codable {
     public var requires: [String]
     /// Registered hooks: `before` may veto, `after` sees the committed change.
     public var hooks: TransitionHookNames
+    /// Taken only once an approval of this action on the record was approved (`approval.request`),
+    /// and each approval lets it through once.
+    public var requiresApproval: Bool
 
     public init(action: String, from: [String], to: String, condition: String? = nil, guard guardExpression: String? = nil,
-                requires: [String] = [], hooks: TransitionHookNames = TransitionHookNames()) {
+                requires: [String] = [], hooks: TransitionHookNames = TransitionHookNames(), requiresApproval: Bool = false) {
         self.action = action
         self.from = from
         self.to = to
@@ -54,11 +57,25 @@ public struct TransitionDefinition: Sendable, Hashable, Codable {
         self.guardExpression = guardExpression
         self.requires = requires
         self.hooks = hooks
+        self.requiresApproval = requiresApproval
     }
 
     enum CodingKeys: String, CodingKey {
         case action, from, to, condition, requires, hooks
         case guardExpression = "guard"
+        case requiresApproval = "approval"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(action, forKey: .action)
+        try container.encode(from, forKey: .from)
+        try container.encode(to, forKey: .to)
+        try container.encodeIfPresent(condition, forKey: .condition)
+        try container.encodeIfPresent(guardExpression, forKey: .guardExpression)
+        try container.encode(requires, forKey: .requires)
+        try container.encode(hooks, forKey: .hooks)
+        if requiresApproval { try container.encode(true, forKey: .requiresApproval) }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -70,6 +87,7 @@ public struct TransitionDefinition: Sendable, Hashable, Codable {
         guardExpression = try container.decodeIfPresent(String.self, forKey: .guardExpression)
         requires = try container.decodeIfPresent([String].self, forKey: .requires) ?? []
         hooks = try container.decodeIfPresent(TransitionHookNames.self, forKey: .hooks) ?? TransitionHookNames()
+        requiresApproval = try container.decodeIfPresent(Bool.self, forKey: .requiresApproval) ?? false
     }
 }
 

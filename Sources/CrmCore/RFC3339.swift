@@ -31,6 +31,24 @@ public enum RFC3339 {
         return total
     }
 
+    /// An RFC 3339 time with its offset (`2026-12-01T09:00:00+01:00`, or `Z`), as seconds since 1970;
+    /// nil unless well formed. For times people give (delegation ranges), not envelope timestamps.
+    public static func instant(_ text: String) -> Double? {
+        let bytes = Array(text.utf8)
+        if bytes.last == UInt8(ascii: "Z") { return seconds(text) }
+        guard bytes.count >= 25 else { return nil }
+        let offset = bytes.suffix(6)
+        let sign = offset.first
+        guard sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-"), offset[offset.startIndex + 3] == UInt8(ascii: ":") else { return nil }
+        let digits = [1, 2, 4, 5].map { offset[offset.startIndex + $0] }
+        guard digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        let value = digits.map { Int($0 - UInt8(ascii: "0")) }
+        let (hours, minutes) = (value[0] * 10 + value[1], value[2] * 10 + value[3])
+        guard hours <= 23, minutes <= 59, let local = seconds(String(decoding: bytes.dropLast(6), as: UTF8.self) + "Z") else { return nil }
+        let shift = Double(hours * 3600 + minutes * 60)
+        return sign == UInt8(ascii: "+") ? local - shift : local + shift
+    }
+
     /// envelope.schema.json's pattern: `^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$`.
     private static func hasContractShape(_ bytes: [UInt8]) -> Bool {
         let template = Array("0000-00-00T00:00:00".utf8)

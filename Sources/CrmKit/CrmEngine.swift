@@ -110,7 +110,7 @@ struct InProcessBackend: CrmBackend {
     let storage: any CrmStorage
     let store: CrmStore
     let pipeline: PipelineCommands
-    let directory: DirectoryCommands
+    let directory: AssignmentCommands
     // One shard: in-process there is nothing to spread.
     let router = ShardRouter(shards: 1)
 
@@ -118,7 +118,7 @@ struct InProcessBackend: CrmBackend {
         self.storage = storage
         self.store = CrmStore(storage: storage, registry: extensions)
         self.pipeline = PipelineCommands(storage: storage, extensions: extensions, logger: logger)
-        self.directory = DirectoryCommands(storage: storage, logger: logger)
+        self.directory = AssignmentCommands(storage: storage, logger: logger)
     }
 
     func send(_ command: Envelope) async throws -> CommandResult {
@@ -128,7 +128,7 @@ struct InProcessBackend: CrmBackend {
         let outcome: CommittedOutcome
         if PipelineCommands.types.contains(checked.type) {
             outcome = try await pipeline.execute(checked, shard: shard)
-        } else if DirectoryCommands.types.contains(checked.type) {
+        } else if AssignmentCommands.types.contains(checked.type) {
             outcome = try await directory.execute(checked, shard: shard)
         } else {
             throw CrmKitError.needsServices("'\(checked.type)'")

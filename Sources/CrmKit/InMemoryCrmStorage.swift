@@ -12,6 +12,7 @@ public final class InMemoryCrmStorage: CrmStorage, CrmEventLog {
         var hashes: [String: [String: [UInt8]]] = [:]
         var outcomes: [String: [UInt8]] = [:]
         var events: [Envelope] = []
+        var commands: [Envelope] = []
     }
 
     private let state = Mutex(State())
@@ -42,8 +43,17 @@ public final class InMemoryCrmStorage: CrmStorage, CrmEventLog {
                 state.hashes[write.key] = hash
             }
             state.events += request.events + [request.outcome]
+            state.commands += request.commands.map(\.envelope)
             state.outcomes[request.idempotencyKey] = request.outcome.encoded()
             return .committed
+        }
+    }
+
+    /// Takes the commands emitted for other services since the last call, in order.
+    public func takeCommands() -> [Envelope] {
+        state.withLock { state in
+            defer { state.commands.removeAll() }
+            return state.commands
         }
     }
 

@@ -60,11 +60,12 @@ public struct CommandCommitter: Sendable {
     /// Writes the decision. With `acknowledging`, the command's stream entry is acknowledged in the
     /// same atomic step (on commit and on replay, not on conflict).
     public func commit(command: Envelope, shard: ShardKeys, writes: [RecordWrite], events: [Envelope], outcome: Envelope,
+                       commands: [(stream: String, envelope: Envelope)] = [],
                        acknowledging entry: (stream: String, entryID: String)? = nil) async throws -> CommitResult {
         try await storage.commit(CommitRequest(
             idempotencyKey: shard.idempotency(group: group, messageID: command.id), eventsStream: shard.events,
             replyList: shard.reply(commandID: command.id), source: entry.map { ($0.stream, group, $0.entryID) },
-            writes: writes, events: events, outcome: outcome, policy: policy))
+            writes: writes, events: events, outcome: outcome, policy: policy, commands: commands))
     }
 }
 
@@ -73,13 +74,17 @@ public struct CommandDecision: Sendable {
     public let writes: [RecordWrite]
     public let events: [Envelope]
     public let outcome: Envelope
+    /// Commands for other services (same shard), written in the same step.
+    public let commands: [(stream: String, envelope: Envelope)]
     /// Runs once the decision is committed (not on a replay): after hooks.
     public let afterCommit: (@Sendable () async -> Void)?
 
-    public init(writes: [RecordWrite], events: [Envelope], outcome: Envelope, afterCommit: (@Sendable () async -> Void)? = nil) {
+    public init(writes: [RecordWrite], events: [Envelope], outcome: Envelope, commands: [(stream: String, envelope: Envelope)] = [],
+                afterCommit: (@Sendable () async -> Void)? = nil) {
         self.writes = writes
         self.events = events
         self.outcome = outcome
+        self.commands = commands
         self.afterCommit = afterCommit
     }
 }
@@ -99,7 +104,7 @@ extension CommandCommitter {
                 decision = CommandDecision(writes: [], events: [], outcome: CommandOutcome.rejected(command, rejection))
             }
             switch try await commit(command: command, shard: shard, writes: decision.writes, events: decision.events,
-                                    outcome: decision.outcome, acknowledging: entry) {
+                                    outcome: decision.outcome, commands: decision.commands, acknowledging: entry) {
             case .committed:
                 await decision.afterCommit?()
                 return .decided(decision.outcome)

@@ -4,10 +4,11 @@ import RedisClient
 /// record writes, events, the outcome event, the reply list and the idempotency mark. Everything is
 /// validated before the first write, because Redis does not roll a script back.
 ///
-/// KEYS: idempotency mark, events stream, reply list, source stream, then one key per record write.
+/// KEYS: idempotency mark, events stream, reply list, source stream, one key per record write, then
+///       one command stream per command emitted for another service.
 /// ARGV: outcome, mark TTL (s), reply TTL (s), write count, event count, group ("" = no ack), entry id,
 ///       per write: expected version ("0" = must not exist, "*" = any), new version, field count, field/value pairs…,
-///       then the events.
+///       then the events, then the emitted commands.
 /// Returns {"ok"}, {"replay", first outcome} or {"conflict", key, actual version}. "ok" and "replay"
 /// also acknowledge the source entry, so the effect and the ack are one atomic step.
 enum CommitScript {
@@ -48,6 +49,9 @@ enum CommitScript {
     end
     for e = 0, events - 1 do
       redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[cursor + e])
+    end
+    for c = 1, #KEYS - 4 - writes do
+      redis.call('XADD', KEYS[4 + writes + c], '*', 'envelope', ARGV[cursor + events + c - 1])
     end
     redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[1])
     redis.call('RPUSH', KEYS[3], ARGV[1])

@@ -23,9 +23,12 @@ public struct CommitRequest: Sendable {
     public let events: [Envelope]
     public let outcome: Envelope
     public let policy: CommitPolicy
+    /// Commands for other services, appended to their streams (of the same shard) in the same step.
+    public let commands: [(stream: String, envelope: Envelope)]
 
     public init(idempotencyKey: String, eventsStream: String, replyList: String, source: (stream: String, group: String, entryID: String)?,
-                writes: [RecordWrite], events: [Envelope], outcome: Envelope, policy: CommitPolicy) {
+                writes: [RecordWrite], events: [Envelope], outcome: Envelope, policy: CommitPolicy,
+                commands: [(stream: String, envelope: Envelope)] = []) {
         self.idempotencyKey = idempotencyKey
         self.eventsStream = eventsStream
         self.replyList = replyList
@@ -34,6 +37,7 @@ public struct CommitRequest: Sendable {
         self.events = events
         self.outcome = outcome
         self.policy = policy
+        self.commands = commands
     }
 }
 

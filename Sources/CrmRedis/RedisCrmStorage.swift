@@ -43,6 +43,10 @@ public struct RedisCrmStorage: CrmStorage {
             for (name, value) in write.fields { arguments += [name, value] }
         }
         arguments += request.events.map { $0.encoded() as any RedisArgumentConvertible }
+        for (stream, envelope) in request.commands {
+            keys.append(stream)
+            arguments.append(envelope.encoded())
+        }
         let reply = try await pool.evaluate(CommitScript.script, keys: keys, arguments: arguments)
         guard let parts = reply.array, let status = parts.first?.string else {
             throw RedisError.unexpectedReply(command: "commit script", expected: "status array", got: reply.kindName)

@@ -192,8 +192,24 @@ public struct CrmStore: Sendable {
                     expectedVersion: record.version - 1, newVersion: record.version, fields: [("d", encode(record))])
     }
 
+    /// Several hashes' fields in one round trip (for services with data of their own).
+    public func fields(_ reads: [HashRead]) async throws -> [[[UInt8]?]] { try await storage.read(reads) }
+
+    /// One hash, every field.
+    public func hash(_ key: String) async throws -> [String: [UInt8]] {
+        Dictionary(try await storage.readAll(key).map { ($0.field, $0.value) }, uniquingKeysWith: { _, last in last })
+    }
+
+    /// A stored JSON document.
+    public static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
+        try decoder.decode(type, from: Data(bytes))
+    }
+
+    /// A document as stored: JSON with sorted keys.
+    public static func document<T: Encodable>(_ value: T) -> [UInt8] { encode(value) }
+
     /// A version or counter field as stored (decimal text); 0 when absent.
-    static func integer(_ bytes: [UInt8]?) -> Int {
+    public static func integer(_ bytes: [UInt8]?) -> Int {
         bytes.flatMap { Int(String(decoding: $0, as: UTF8.self)) } ?? 0
     }
 

@@ -25,7 +25,7 @@ enum PayloadMapping {
             if stages.isEmpty { throw PayloadError(field: reader.at("stages"), reason: "must hold at least one stage") }
             var transitions: [TransitionDefinition] = []
             for transition in try reader.objects("transitions", required: false, maxCount: 256) {
-                try transition.allowOnly(["action", "from", "to", "condition", "guard", "requires", "hooks"])
+                try transition.allowOnly(["action", "from", "to", "condition", "guard", "requires", "hooks", "approval"])
                 let hooks = try transition.optionalObject("hooks")
                 try hooks?.allowOnly(["before", "after"])
                 let name: (String) -> Bool = { !$0.isEmpty && $0.utf8.count <= 100 }
@@ -38,7 +38,8 @@ enum PayloadMapping {
                     requires: try transition.strings("requires", required: false, maxCount: 16, rule: name, expected: "a registered condition's name"),
                     hooks: TransitionHookNames(
                         before: try hooks?.strings("before", required: false, maxCount: 16, rule: name, expected: "a registered hook's name") ?? [],
-                        after: try hooks?.strings("after", required: false, maxCount: 16, rule: name, expected: "a registered hook's name") ?? [])))
+                        after: try hooks?.strings("after", required: false, maxCount: 16, rule: name, expected: "a registered hook's name") ?? []),
+                    requiresApproval: try transition.optionalBool("approval") ?? false))
             }
             let fields = try fieldRules(reader, "fields")
             var permissions: [String: [String]] = [:]

@@ -162,9 +162,56 @@ public struct PipelineCommands: Sendable {
             .init(kind.idField): .string(record.id), "action": .string(change.action), "from": .string(change.from), "to": .string(change.to),
             "recordVersion": .integer(Int64(change.record.version)),
         ])
-        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: change.record)], events: [event],
+        var writes = [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: change.record)]
+        if let approval = try await approvalUse(for: change, entity: kind.entity, definition: definition, command: command, shard: shard) { writes.append(approval) }
+        if let queue = try await queueUpdate(for: change, entity: kind.entity, definition: definition, tenant: command.tenant, shard: shard) { writes.append(queue) }
+        return CommandDecision(writes: writes, events: [event],
                                outcome: CommandOutcome.accepted(command, events: [event], recordID: record.id, recordVersion: change.record.version),
                                afterCommit: afterHooks(for: change))
+    }
+
+    /// For a transition that requires an approval: the write that uses up the record's approved
+    /// approval of the action; `approval_required` when there is none.
+    private func approvalUse(for change: StageChange, entity: EntityKind, definition: CompiledDefinition, command: Envelope,
+                             shard: ShardKeys) async throws -> RecordWrite? {
+        let guarded = definition.source.transitions.contains {
+            $0.requiresApproval && $0.action == change.action && $0.from.contains(change.from) && $0.to == change.to
+        }
+        guard guarded else { return nil }
+        let key = shard.approvals(tenant: command.tenant, entity: entity.rawValue, id: change.record.id)
+        let read = try await store.fields([HashRead(key, ["v", "a:\(change.action)"])])[0]
+        let state = read[1].map { String(decoding: $0, as: UTF8.self) } ?? ""
+        guard state.hasPrefix("approved:") else {
+            let why = state.hasPrefix("pending:") ? "approval \(state.dropFirst(8)) is still pending"
+                : "request one with approval.request (subject \(entity.rawValue):\(change.record.id), action \(change.action))"
+            throw Rejection(.approvalRequired, "'\(change.action)' needs an approved approval: \(why)", field: "payload.action")
+        }
+        let version = CrmStore.integer(read[0])
+        return RecordWrite(key: key, expectedVersion: version, newVersion: version + 1,
+                           fields: [("a:\(change.action)", Array("applied:\(state.dropFirst(9))".utf8))])
+    }
+
+    /// A record that closes (reaches a terminal stage) or reopens leaves or re-enters its assignee's
+    /// open count, which least-loaded assignment reads; in the same commit as the stage change.
+    private func queueUpdate(for change: StageChange, entity: EntityKind, definition: CompiledDefinition, tenant: String,
+                             shard: ShardKeys) async throws -> RecordWrite? {
+        func terminal(_ stage: String) -> Bool { definition.source.stages.first { $0.name == stage }?.terminal != nil }
+        let closes = terminal(change.to) && !terminal(change.from)
+        let reopens = terminal(change.from) && !terminal(change.to)
+        guard closes || reopens else { return nil }
+        let subject = "\(entity.rawValue):\(change.record.id)"
+        guard let bytes = try await store.fields([HashRead(shard.assignment(tenant: tenant, entity: entity.rawValue, id: change.record.id), ["d"])])[0][0]
+        else { return nil }
+        let assignee = try CrmStore.decode(RecordAssignment.self, bytes).assignee
+        let key = shard.queue(tenant: tenant, user: assignee)
+        let read = try await store.fields([HashRead(key, ["v", "n", "r:\(subject)"])])[0]
+        guard let entryBytes = read[2], !entryBytes.isEmpty else { return nil }
+        var entry = try CrmStore.decode(QueueEntry.self, entryBytes)
+        guard entry.open == closes else { return nil }
+        let (version, open) = (CrmStore.integer(read[0]), CrmStore.integer(read[1]))
+        entry.open = reopens
+        return RecordWrite(key: key, expectedVersion: version, newVersion: version + 1,
+                           fields: [("n", Array(String(max(0, open + (reopens ? 1 : -1))).utf8)), ("r:\(subject)", CrmStore.document(entry))])
     }
 
     /// The transition's registered after hooks, to run once the change is committed.

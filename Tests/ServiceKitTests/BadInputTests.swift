@@ -15,13 +15,13 @@ import Testing
 struct BadInputTests {
     let fixture: ConsumerFixture
     let pipeline: PipelineCommands
-    let directory: DirectoryCommands
+    let directory: AssignmentCommands
 
     init() async throws {
         fixture = try await ConsumerFixture()
         let storage = RedisCrmStorage(pool: fixture.pool)
         pipeline = PipelineCommands(storage: storage, logger: Logger(label: "test"))
-        directory = DirectoryCommands(storage: storage, logger: Logger(label: "test"))
+        directory = AssignmentCommands(storage: storage, logger: Logger(label: "test"))
     }
 
     func command(_ type: String, _ payload: JSONValue, tenant: String = "acme") -> Envelope {
@@ -30,7 +30,7 @@ struct BadInputTests {
 
     func execute(_ command: Envelope) async throws -> Envelope {
         let shard = fixture.router.keys(forTenant: command.tenant)
-        let outcome = DirectoryCommands.types.contains(command.type)
+        let outcome = AssignmentCommands.types.contains(command.type)
             ? try await directory.execute(command, shard: shard) : try await pipeline.execute(command, shard: shard)
         guard case .decided(let envelope) = outcome else { throw TestHarnessError.timedOut("a first outcome, got a replay") }
         return envelope

@@ -133,3 +133,39 @@ public enum AssignmentRules {
                                 cursor: nextCursor)
     }
 }
+
+/// Who a record is assigned to, as assignment-service keeps it.
+public struct RecordAssignment: Sendable, Hashable, Codable {
+    public let subject: String
+    public let assignee: String
+    public let chosen: String
+    public let strategy: String
+    public let team: String?
+    public let chain: [String]
+    public let assignedAt: String
+    public let assignedBy: String
+
+    public init(subject: String, assignee: String, chosen: String, strategy: String, team: String?, chain: [String], assignedAt: String, assignedBy: String) {
+        self.subject = subject
+        self.assignee = assignee
+        self.chosen = chosen
+        self.strategy = strategy
+        self.team = team
+        self.chain = chain
+        self.assignedAt = assignedAt
+        self.assignedBy = assignedBy
+    }
+}
+
+/// One record in a user's queue; `open` turns false when the record reaches a terminal stage.
+public struct QueueEntry: Sendable, Hashable, Codable {
+    public let subject: String
+    public let assignedAt: String
+    public var open: Bool
+
+    public init(subject: String, assignedAt: String, open: Bool = true) {
+        self.subject = subject
+        self.assignedAt = assignedAt
+        self.open = open
+    }
+}
