@@ -306,7 +306,9 @@ allow $u RPUSH "$S:reply:m3" '{}'
 allow $u SET crm:health:assignment-service:a-1 ok EX 10
 load $u "$COMMIT"
 allow $u EVALSHA "$(sha)" 4 "$S:t:acme:lead:L1" "$S:events" "$S:idem:assignment:m2" "$S:reply:m4" "$ENV"
-deny $u XADD "$S:cmd:pipeline" '*' envelope "$ENV"
+# An approved approval sends its action to pipeline-service in the decision's commit.
+allow $u XADD "$S:cmd:pipeline" '*' envelope "$ENV"
+deny $u XREADGROUP GROUP pipeline a-1 COUNT 1 STREAMS "$S:cmd:pipeline" '>'
 deny $u XADD "$S:cmd:integration" '*' envelope "$ENV"
 deny $u XADD "$S:audit" '*' envelope "$ENV"
 deny $u SET "$S:idem:pipeline:m1" 1
