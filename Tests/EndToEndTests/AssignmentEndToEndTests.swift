@@ -62,6 +62,25 @@ struct AssignmentEndToEndTests {
         #expect(won, "the approved action was applied by pipeline-service")
         let changed = try await deployment.envelopes(shard.events).first { $0.type == "lead.stage_changed" }
         #expect(changed?.actor == "u3" && changed?.payload["action"] == "close_won", "applied on the submitter's behalf")
+
+        // What a person looks at: a user's queue, the pending approvals, the delegations.
+        // (a user other than L-1's, whose record is now closed)
+        let owner = assigned.first { $0.payload["subject"] == "lead:L-1" }?.payload["assignee"]?.stringValue
+        let user = owner == "u4" ? "u5" : "u4"
+        let queue = try await deployment.crmctl(["queue", "--tenant", "acme", user])
+        let queueLines = queue.output.split(separator: "\n")
+        let open = try JSONValue.parse(Array(queueLines.last.map(String.init)?.utf8 ?? "".utf8))["open"]?.doubleValue ?? 0
+        #expect(queue.status == 0 && (142...143).contains(Int(open)) && queueLines.count == Int(open) + 1, "\(queue.output.suffix(300))")
+        try await accepted(command("approval.request", ["approvalId": "AP-2", "subject": "lead:L-2", "action": "close_won",
+                                                        "approvers": ["u1", "u5"], "strategy": "unison"], actor: "u3"))
+        let waiting = try await deployment.crmctl(["approvals", "--tenant", "acme", "--user", "u5"])
+        #expect(waiting.output.contains("\"approvalId\":\"AP-2\"") && !waiting.output.contains("AP-1"), "\(waiting.output)")
+        let all = try await deployment.crmctl(["approvals", "--tenant", "acme"])
+        #expect(all.output.contains("\"status\":\"approved\""), "\(all.output)")
+        try await accepted(command("delegation.set", ["delegationId": "D-1", "delegator": "u1", "delegatee": "u2",
+                                                      "from": "2099-01-01T09:00:00+01:00", "until": "2099-01-08T18:00:00+01:00"], actor: "u1"))
+        let delegations = try await deployment.crmctl(["delegations", "--tenant", "acme", "--user", "u2"])
+        #expect(delegations.output.contains("\"delegationId\":\"D-1\"") && delegations.output.contains("\"activeNow\":false"), "\(delegations.output)")
         await client.close()
         await deployment.stopAll()
     }
