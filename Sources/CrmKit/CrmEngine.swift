@@ -58,7 +58,7 @@ public enum CrmKitError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidField(field: String, message: String)
     /// `crm()` was called outside `CrmEngine.$current.withValue(…)`.
     case noEngine
-    /// The call needs a service that has no in-process form (timers, assignment strategies).
+    /// The call needs a service that has no in-process form (timers, integrations).
     case needsServices(String)
 
     public var description: String {
@@ -110,7 +110,7 @@ struct InProcessBackend: CrmBackend {
     let storage: any CrmStorage
     let store: CrmStore
     let pipeline: PipelineCommands
-    let directory: AssignmentCommands
+    let assignment: AssignmentCommands
     // One shard: in-process there is nothing to spread.
     let router = ShardRouter(shards: 1)
 
@@ -118,7 +118,7 @@ struct InProcessBackend: CrmBackend {
         self.storage = storage
         self.store = CrmStore(storage: storage, registry: extensions)
         self.pipeline = PipelineCommands(storage: storage, extensions: extensions, logger: logger)
-        self.directory = AssignmentCommands(storage: storage, logger: logger)
+        self.assignment = AssignmentCommands(storage: storage, logger: logger)
     }
 
     func send(_ command: Envelope) async throws -> CommandResult {
@@ -129,9 +129,13 @@ struct InProcessBackend: CrmBackend {
         if PipelineCommands.types.contains(checked.type) {
             outcome = try await pipeline.execute(checked, shard: shard)
         } else if AssignmentCommands.types.contains(checked.type) {
-            outcome = try await directory.execute(checked, shard: shard)
+            outcome = try await assignment.execute(checked, shard: shard)
         } else {
             throw CrmKitError.needsServices("'\(checked.type)'")
+        }
+        // Commands a decision sent to another service (an approved action) run next, as the services would.
+        if let memory = storage as? InMemoryCrmStorage {
+            for emitted in memory.takeCommands() { _ = try? await send(emitted) }
         }
         switch outcome {
         case .decided(let envelope): return CommandResult(outcome: envelope)

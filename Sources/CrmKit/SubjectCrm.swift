@@ -1,7 +1,7 @@
 public import Contracts
 public import CrmCore
-import CrmRedis
-import Foundation
+public import CrmRedis
+public import Foundation
 
 /// One subject's CRM (Level 1): its lead (an opportunity once converted), its contacts, what its
 /// actor may do, and its history. Every change goes through the engine as a command, so the rules,
@@ -100,6 +100,48 @@ public struct SubjectCrm: Sendable {
         // Timestamps are RFC 3339 in UTC with fixed precision, so text order is time order; the sort is stable.
         return (lead + opportunity).enumerated().sorted { ($0.element.occurredAt, $0.offset) < ($1.element.occurredAt, $1.offset) }
             .map { CrmHistoryEntry(envelope: $0.element) }
+    }
+
+    /// Hands the engine's actor's work to `user` from now until `until` (DESIGN §4 delegation): while it
+    /// lasts, new assignments and approval votes for the actor go to `user`. Returns the delegation's id.
+    @discardableResult
+    public func delegateTo(_ user: String, until: Date, from: Date = Date()) async throws -> String {
+        let (entity, _) = try await current()
+        let id = "D-\(UUID().uuidString.lowercased())"
+        try await engine.send(MessageType.delegationSet, [
+            "delegationId": .string(id), "delegator": .string(engine.actor), "delegatee": .string(user),
+            "from": .string(Envelope.timestamp(from)), "until": .string(Envelope.timestamp(until)), "scope": [.string(entity.rawValue)],
+        ])
+        return id
+    }
+
+    /// Assigns the subject's current record to `user` (through their active delegations).
+    @discardableResult
+    public func assign(to user: String) async throws -> RecordAssignment {
+        try await assign(["strategy": "manual", "assignee": .string(user)])
+    }
+
+    /// Assigns the subject's current record within `team` by `strategy` (`round_robin`, `least_loaded`
+    /// or a registered one).
+    @discardableResult
+    public func assign(team: String, strategy: String = "round_robin") async throws -> RecordAssignment {
+        try await assign(["strategy": .string(strategy), "team": .string(team)])
+    }
+
+    /// Who the subject's current record is assigned to, if anyone.
+    public func assignment() async throws -> RecordAssignment? {
+        let (entity, _) = try await current()
+        let key = engine.shard.assignment(tenant: engine.tenant, entity: entity.rawValue, id: id)
+        return try await engine.store.fields([HashRead(key, ["d"])])[0][0].map { try CrmStore.decode(RecordAssignment.self, $0) }
+    }
+
+    private func assign(_ request: [String: JSONValue]) async throws -> RecordAssignment {
+        let (entity, _) = try await current()
+        try await engine.send(MessageType.assignmentRequest, .object(request.merging(["subject": .string("\(entity.rawValue):\(id)")]) { $1 }))
+        guard let assignment = try await assignment() else {
+            throw CrmKitError.rejected(commandType: MessageType.assignmentRequest, code: "not_found", message: "the assignment was accepted but cannot be read", field: nil)
+        }
+        return assignment
     }
 
     /// The record actions apply to: the opportunity once there is one, else the lead (started if new).

@@ -113,6 +113,15 @@ enum Level1Suite {
         }
         let stranger = Customer(id: "\(subject)-s").crm(in: engine.acting(as: "u-nobody"))
         await #expect(throws: CrmKitError.self) { try await stranger.addContact(["name": "X", "email": "x@example.com"]) }
+        // Assignment and delegation through the same API, with the tenant's directory.
+        let fresh = Customer(id: "\(subject)-new").crm(in: engine)
+        let assigned = try await fresh.assign(to: "u-viewer")
+        #expect(assigned.assignee == "u-viewer" && assigned.strategy == "manual")
+        let away = Customer(id: "\(subject)-new").crm(in: engine.acting(as: "u-viewer"))
+        try await away.delegateTo(engine.actor, until: Date().addingTimeInterval(7 * 86_400))
+        let routed = try await fresh.assign(to: "u-viewer")
+        #expect(routed.assignee == engine.actor && routed.chain == ["u-viewer", engine.actor], "the delegation routes new work")
+        #expect(try await fresh.assignment()?.assignee == engine.actor)
         let lead = try await Customer(id: "\(subject)-new").crm(in: engine).lead()
         #expect(lead.definitionVersion == 1 && lead.stage == "new", "the tenant's own definition is the one the record started on")
         #expect(try await Customer(id: "\(subject)-new").crm(in: engine).can("qualify"))

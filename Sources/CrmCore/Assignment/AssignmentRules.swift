@@ -125,7 +125,9 @@ public enum AssignmentRules {
         // A delegate who has left (inactive or unknown) cannot take work: it stays with the last active one.
         let reachable = chain.prefix { byID[$0]?.active == true }
         let assignee = reachable.last ?? chosen
-        if assignee == actor, !allowSelfAssignment {
+        // Self-assignment is a user naming themselves; a strategy's turn or a colleague's delegation
+        // that lands on them is not.
+        if case .manual(let user) = strategy, user == actor, !allowSelfAssignment {
             throw DomainRejection(code: "forbidden_self_assignment", message: "'\(actor)' may not assign records to themselves in this tenant",
                                   field: "payload.assignee")
         }
