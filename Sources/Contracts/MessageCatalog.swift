@@ -37,6 +37,11 @@ public struct MessageCatalog: Sendable {
         return merged
     }
 
+    /// The entries of one kind (every event type, say).
+    public func only(_ kind: MessageKind) -> MessageCatalog {
+        MessageCatalog(entries.values.filter { $0.kind == kind })
+    }
+
     public func restricted(to types: Set<String>) -> MessageCatalog {
         MessageCatalog(entries.values.filter { types.contains($0.type) })
     }

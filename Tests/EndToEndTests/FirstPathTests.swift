@@ -33,8 +33,12 @@ struct FirstPathTests {
             #expect(outcome.type == "command.accepted", "\(name)")
         }
         let shard = deployment.shard("acme")
+        // The approved approval (AP-7) sent its action to pipeline-service: let that finish too.
+        #expect(try await deployment.drained(shard.commands(.pipeline)))
         let events = try await deployment.envelopes(shard.events)
         #expect(events.contains { $0.type == "lead.created" && $0.payload["leadId"] == "L-1001" })
+        #expect(events.contains { $0.type == "opportunity.stage_changed" && $0.payload["action"] == "negotiate" && $0.actor == "u-21" },
+                "the approved action was applied on the submitter's behalf")
         #expect(try await deployment.drained(shard.events))
         let audited = try await deployment.envelopes(shard.audit)
         #expect(audited.map(\.id) == events.map(\.id), "the audit trail holds every event, in order")
