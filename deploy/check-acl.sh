@@ -244,6 +244,10 @@ allow gateway XADD "$S:cmd:sla" '*' envelope "$ENV"
 u=pipeline
 allow $u XREADGROUP GROUP pipeline p-1 COUNT 10 BLOCK 10 STREAMS \
     'crm:{s0}:cmd:pipeline' 'crm:{s1}:cmd:pipeline' 'crm:{s2}:cmd:pipeline' 'crm:{s3}:cmd:pipeline' '>' '>' '>' '>'
+# The saga coordinator reacts to integration results on the events stream.
+allow $u XGROUP CREATE "$S:events" pipeline 0 MKSTREAM
+allow $u XREADGROUP GROUP pipeline p-1 COUNT 10 STREAMS "$S:cmd:pipeline" "$S:events" '>' '>'
+allow $u XAUTOCLAIM "$S:events" pipeline p-2 0 0-0 COUNT 10
 allow $u XPENDING "$S:cmd:pipeline" pipeline
 allow $u XPENDING "$S:cmd:pipeline" pipeline - + 10
 allow $u XAUTOCLAIM "$S:cmd:pipeline" pipeline p-2 0 0-0 COUNT 10
@@ -274,8 +278,6 @@ deny $u SET "$S:idem:sla:m1" 1
 deny $u XADD "$S:cmd:pipeline" '*' envelope "$ENV"
 deny $u XGROUP CREATE "$S:cmd:sla" sla '$' MKSTREAM
 deny $u XREADGROUP GROUP sla p-1 COUNT 1 STREAMS "$S:cmd:sla" '>'
-deny $u XACK "$S:events" audit 0-1
-deny $u XRANGE "$S:events" - +
 deny $u DEL "$S:events"
 deny $u XTRIM "$S:events" MAXLEN 0
 deny $u XDEL "$S:cmd:pipeline" 0-1

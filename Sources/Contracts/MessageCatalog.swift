@@ -37,6 +37,9 @@ public struct MessageCatalog: Sendable {
         return merged
     }
 
+    /// Whether the catalog has an entry for `type`.
+    public func knows(_ type: String) -> Bool { entries[type] != nil }
+
     /// The entries of one kind (every event type, say).
     public func only(_ kind: MessageKind) -> MessageCatalog {
         MessageCatalog(entries.values.filter { $0.kind == kind })
@@ -67,8 +70,8 @@ public struct MessageCatalog: Sendable {
 extension MessageCatalog {
     /// Every type of contracts/v1 this build knows.
     public static let v1 = MessageCatalog(
-        (MessageType.commands + MessageType.assignmentCommands).map { Entry(type: $0, kind: .command) }
-            + (MessageType.events + MessageType.assignmentEvents).map { Entry(type: $0, kind: .event) }
+        (MessageType.commands + MessageType.assignmentCommands + MessageType.flowCommands).map { Entry(type: $0, kind: .command) }
+            + (MessageType.events + MessageType.assignmentEvents + MessageType.flowEvents).map { Entry(type: $0, kind: .event) }
     )
 }
 

@@ -47,9 +47,12 @@ public struct TransitionDefinition: Sendable, Hashable, Codable {
     /// Taken only once an approval of this action on the record was approved (`approval.request`),
     /// and each approval lets it through once.
     public var requiresApproval: Bool
+    /// Taken by itself when the record's data changes (or it is created) and its condition holds:
+    /// conditional routing; an automatic transition without a condition is the default branch.
+    public var automatic: Bool
 
     public init(action: String, from: [String], to: String, condition: String? = nil, guard guardExpression: String? = nil,
-                requires: [String] = [], hooks: TransitionHookNames = TransitionHookNames(), requiresApproval: Bool = false) {
+                requires: [String] = [], hooks: TransitionHookNames = TransitionHookNames(), requiresApproval: Bool = false, automatic: Bool = false) {
         self.action = action
         self.from = from
         self.to = to
@@ -58,12 +61,14 @@ public struct TransitionDefinition: Sendable, Hashable, Codable {
         self.requires = requires
         self.hooks = hooks
         self.requiresApproval = requiresApproval
+        self.automatic = automatic
     }
 
     enum CodingKeys: String, CodingKey {
         case action, from, to, condition, requires, hooks
         case guardExpression = "guard"
         case requiresApproval = "approval"
+        case automatic = "auto"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -76,6 +81,7 @@ public struct TransitionDefinition: Sendable, Hashable, Codable {
         try container.encode(requires, forKey: .requires)
         try container.encode(hooks, forKey: .hooks)
         if requiresApproval { try container.encode(true, forKey: .requiresApproval) }
+        if automatic { try container.encode(true, forKey: .automatic) }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -88,6 +94,7 @@ public struct TransitionDefinition: Sendable, Hashable, Codable {
         requires = try container.decodeIfPresent([String].self, forKey: .requires) ?? []
         hooks = try container.decodeIfPresent(TransitionHookNames.self, forKey: .hooks) ?? TransitionHookNames()
         requiresApproval = try container.decodeIfPresent(Bool.self, forKey: .requiresApproval) ?? false
+        automatic = try container.decodeIfPresent(Bool.self, forKey: .automatic) ?? false
     }
 }
 
@@ -101,15 +108,22 @@ public struct PipelineDefinition: Sendable, Hashable, Codable {
     public var fields: [FieldRule]
     /// Roles allowed per permission (`create`, `update`, an action); none means open to every actor.
     public var permissions: [String: [String]]
+    /// Forks at stages: parallel campaigns and inclusive gateways.
+    public var gateways: [GatewayDefinition]
+
+    enum CodingKeys: String, CodingKey {
+        case entity, name, stages, transitions, fields, permissions, gateways
+    }
 
     public init(entity: EntityKind, name: String, stages: [StageDefinition], transitions: [TransitionDefinition] = [],
-                fields: [FieldRule] = [], permissions: [String: [String]] = [:]) {
+                fields: [FieldRule] = [], permissions: [String: [String]] = [:], gateways: [GatewayDefinition] = []) {
         self.entity = entity
         self.name = name
         self.stages = stages
         self.transitions = transitions
         self.fields = fields
         self.permissions = permissions
+        self.gateways = gateways
     }
 
     public init(from decoder: any Decoder) throws {
@@ -121,6 +135,19 @@ public struct PipelineDefinition: Sendable, Hashable, Codable {
         // Definitions stored before field rules existed have none.
         fields = try container.decodeIfPresent([FieldRule].self, forKey: .fields) ?? []
         permissions = try container.decodeIfPresent([String: [String]].self, forKey: .permissions) ?? [:]
+        gateways = try container.decodeIfPresent([GatewayDefinition].self, forKey: .gateways) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(entity, forKey: .entity)
+        try container.encode(name, forKey: .name)
+        try container.encode(stages, forKey: .stages)
+        try container.encode(transitions, forKey: .transitions)
+        try container.encode(fields, forKey: .fields)
+        try container.encode(permissions, forKey: .permissions)
+        // Definitions without gateways keep the shape they had before gateways existed.
+        if !gateways.isEmpty { try container.encode(gateways, forKey: .gateways) }
     }
 
     /// What expressions of this definition may read: `stage`, `version` and `data.<field>`
@@ -158,6 +185,11 @@ public struct CompiledDefinition: Sendable, Hashable {
     /// Each transition's compiled condition and guard, by transition index.
     public let conditions: [Int: CompiledExpression]
     public let guards: [Int: CompiledExpression]
+    /// Inclusive branches' conditions, by gateway and branch name.
+    public let branchConditions: [String: [String: CompiledExpression]]
+
+    /// The gateway that forks at `stage`, if one does.
+    public func gateway(at stage: String) -> GatewayDefinition? { source.gateways.first { $0.stage == stage } }
 
     /// The one action that may leave a terminal (won or lost) stage.
     public static let reopenAction = "reopen"
@@ -204,6 +236,19 @@ public struct CompiledDefinition: Sendable, Hashable {
                 edges[source, default: []].insert(transition.to)
             }
         }
+        // Gateways: each forks at a stage and joins at another, which the join makes reachable.
+        var branchConditions: [String: [String: CompiledExpression]] = [:]
+        var forkStages: Set<String> = []
+        for (index, gateway) in definition.gateways.enumerated() {
+            let (found, conditions) = gateway.problems(at: "gateways[\(index)]", stages: stages, schema: definition.expressionSchema)
+            problems += found
+            branchConditions[gateway.name] = conditions
+            if !forkStages.insert(gateway.stage).inserted { problem("gateways[\(index)].stage", "stage '\(gateway.stage)' already forks another gateway") }
+            if definition.gateways.prefix(index).contains(where: { $0.name == gateway.name }) {
+                problem("gateways[\(index)].name", "duplicate gateway '\(gateway.name)'")
+            }
+            if stages[gateway.stage] != nil, stages[gateway.join] != nil { edges[gateway.stage, default: []].insert(gateway.join) }
+        }
         if let start = initials.first, initials.count == 1 {
             var reached: Set<String> = [start]
             var frontier = [start]
@@ -246,10 +291,24 @@ public struct CompiledDefinition: Sendable, Hashable {
                 }
             }
         }
+        // A cycle with no way out to a terminal stage would hold records forever.
+        let terminals = Set(definition.stages.filter { $0.terminal != nil }.map(\.name))
+        if !terminals.isEmpty {
+            for stage in definition.stages where stages[stage.name] != nil && stage.terminal == nil {
+                var reached: Set<String> = []
+                var frontier = Array(edges[stage.name, default: []])
+                while let next = frontier.popLast() {
+                    if reached.insert(next).inserted { frontier += edges[next, default: []] }
+                }
+                if reached.contains(stage.name), reached.isDisjoint(with: terminals) {
+                    problem("stages", "stage '\(stage.name)' is in a cycle with no way out to a terminal stage")
+                }
+            }
+        }
         problems += registry.problems(in: definition)
         guard problems.isEmpty, let initial = initials.first else { throw DefinitionErrors(problems: problems) }
         return CompiledDefinition(source: definition, version: version, initialStage: initial, stageNames: definition.stages.map(\.name),
-                                  conditions: conditions, guards: guards)
+                                  conditions: conditions, guards: guards, branchConditions: branchConditions)
     }
 }
 

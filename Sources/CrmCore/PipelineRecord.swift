@@ -6,13 +6,16 @@ public struct PipelineRecord: Sendable, Hashable, Codable {
     public let definitionVersion: Int
     public var data: [String: FieldValue]
     public var version: Int
+    /// The gateway run (parallel campaign, saga) in progress at the record's stage, if any.
+    public var flow: GatewayRun?
 
-    public init(id: String, stage: String, definitionVersion: Int, data: [String: FieldValue], version: Int) {
+    public init(id: String, stage: String, definitionVersion: Int, data: [String: FieldValue], version: Int, flow: GatewayRun? = nil) {
         self.id = id
         self.stage = stage
         self.definitionVersion = definitionVersion
         self.data = data
         self.version = version
+        self.flow = flow
     }
 }
 

@@ -140,6 +140,7 @@ struct InProcessBackend: CrmBackend {
         switch outcome {
         case .decided(let envelope): return CommandResult(outcome: envelope)
         case .replayed(let bytes): return CommandResult(outcome: try EnvelopeReader().read(bytes))
+        case .silent: throw CrmKitError.needsServices("'\(checked.type)' (a reaction, not a command)")
         }
     }
 

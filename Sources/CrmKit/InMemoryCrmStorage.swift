@@ -42,9 +42,9 @@ public final class InMemoryCrmStorage: CrmStorage, CrmEventLog {
                 for (name, value) in write.fields { hash[name] = value }
                 state.hashes[write.key] = hash
             }
-            state.events += request.events + [request.outcome]
+            state.events += request.events + (request.outcome.map { [$0] } ?? [])
             state.commands += request.commands.map(\.envelope)
-            state.outcomes[request.idempotencyKey] = request.outcome.encoded()
+            state.outcomes[request.idempotencyKey] = request.outcome?.encoded() ?? Array("-".utf8)
             return .committed
         }
     }

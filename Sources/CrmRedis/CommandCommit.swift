@@ -59,7 +59,7 @@ public struct CommandCommitter: Sendable {
 
     /// Writes the decision. With `acknowledging`, the command's stream entry is acknowledged in the
     /// same atomic step (on commit and on replay, not on conflict).
-    public func commit(command: Envelope, shard: ShardKeys, writes: [RecordWrite], events: [Envelope], outcome: Envelope,
+    public func commit(command: Envelope, shard: ShardKeys, writes: [RecordWrite], events: [Envelope], outcome: Envelope?,
                        commands: [(stream: String, envelope: Envelope)] = [],
                        acknowledging entry: (stream: String, entryID: String)? = nil) async throws -> CommitResult {
         try await storage.commit(CommitRequest(
@@ -73,13 +73,14 @@ public struct CommandCommitter: Sendable {
 public struct CommandDecision: Sendable {
     public let writes: [RecordWrite]
     public let events: [Envelope]
-    public let outcome: Envelope
+    /// The command's outcome; nil for a reaction to an event, which answers nobody.
+    public let outcome: Envelope?
     /// Commands for other services (same shard), written in the same step.
     public let commands: [(stream: String, envelope: Envelope)]
     /// Runs once the decision is committed (not on a replay): after hooks.
     public let afterCommit: (@Sendable () async -> Void)?
 
-    public init(writes: [RecordWrite], events: [Envelope], outcome: Envelope, commands: [(stream: String, envelope: Envelope)] = [],
+    public init(writes: [RecordWrite], events: [Envelope], outcome: Envelope?, commands: [(stream: String, envelope: Envelope)] = [],
                 afterCommit: (@Sendable () async -> Void)? = nil) {
         self.writes = writes
         self.events = events
@@ -107,7 +108,7 @@ extension CommandCommitter {
                                     outcome: decision.outcome, commands: decision.commands, acknowledging: entry) {
             case .committed:
                 await decision.afterCommit?()
-                return .decided(decision.outcome)
+                return decision.outcome.map(CommittedOutcome.decided) ?? .silent
             case .replayed(let first): return .replayed(first)
             case .conflict(let key, let version):
                 logger.debug("optimistic conflict, deciding again", metadata: ["crm.key": "\(key)", "crm.version": "\(version)"])
@@ -126,4 +127,6 @@ extension CommandCommitter {
 public enum CommittedOutcome: Sendable {
     case decided(Envelope)
     case replayed([UInt8])
+    /// A reaction to an event, committed with no outcome.
+    case silent
 }

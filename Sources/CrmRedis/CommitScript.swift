@@ -6,7 +6,7 @@ import RedisClient
 ///
 /// KEYS: idempotency mark, events stream, reply list, source stream, one key per record write, then
 ///       one command stream per command emitted for another service.
-/// ARGV: outcome, mark TTL (s), reply TTL (s), write count, event count, group ("" = no ack), entry id,
+/// ARGV: outcome ("" for a reaction to an event: no outcome, no reply, the mark holds "-"), mark TTL (s), reply TTL (s), write count, event count, group ("" = no ack), entry id,
 ///       per write: expected version ("0" = must not exist, "*" = any), new version, field count, field/value pairs…,
 ///       then the events, then the emitted commands.
 /// Returns {"ok"}, {"replay", first outcome} or {"conflict", key, actual version}. "ok" and "replay"
@@ -18,8 +18,10 @@ enum CommitScript {
     end
     local prior = redis.call('GET', KEYS[1])
     if prior then
-      redis.call('RPUSH', KEYS[3], prior)
-      redis.call('EXPIRE', KEYS[3], ARGV[3])
+      if prior ~= '-' then
+        redis.call('RPUSH', KEYS[3], prior)
+        redis.call('EXPIRE', KEYS[3], ARGV[3])
+      end
       ack()
       return {'replay', prior}
     end
@@ -53,10 +55,14 @@ enum CommitScript {
     for c = 1, #KEYS - 4 - writes do
       redis.call('XADD', KEYS[4 + writes + c], '*', 'envelope', ARGV[cursor + events + c - 1])
     end
-    redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[1])
-    redis.call('RPUSH', KEYS[3], ARGV[1])
-    redis.call('EXPIRE', KEYS[3], ARGV[3])
-    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+    if ARGV[1] ~= '' then
+      redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[1])
+      redis.call('RPUSH', KEYS[3], ARGV[1])
+      redis.call('EXPIRE', KEYS[3], ARGV[3])
+      redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+    else
+      redis.call('SET', KEYS[1], '-', 'EX', ARGV[2])
+    end
     ack()
     return {'ok'}
     """)

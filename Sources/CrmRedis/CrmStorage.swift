@@ -21,13 +21,14 @@ public struct CommitRequest: Sendable {
     public let source: (stream: String, group: String, entryID: String)?
     public let writes: [RecordWrite]
     public let events: [Envelope]
-    public let outcome: Envelope
+    /// Nil for a reaction to an event: no outcome event, no reply; the idempotency mark is still set.
+    public let outcome: Envelope?
     public let policy: CommitPolicy
     /// Commands for other services, appended to their streams (of the same shard) in the same step.
     public let commands: [(stream: String, envelope: Envelope)]
 
     public init(idempotencyKey: String, eventsStream: String, replyList: String, source: (stream: String, group: String, entryID: String)?,
-                writes: [RecordWrite], events: [Envelope], outcome: Envelope, policy: CommitPolicy,
+                writes: [RecordWrite], events: [Envelope], outcome: Envelope?, policy: CommitPolicy,
                 commands: [(stream: String, envelope: Envelope)] = []) {
         self.idempotencyKey = idempotencyKey
         self.eventsStream = eventsStream

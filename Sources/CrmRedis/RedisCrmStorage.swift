@@ -34,7 +34,7 @@ public struct RedisCrmStorage: CrmStorage {
                                                    // Without a source the slot is filled by a key of the same shard (cluster slots).
                                                    request.source?.stream ?? request.eventsStream]
         var arguments: [any RedisArgumentConvertible] = [
-            request.outcome.encoded(), request.policy.idempotencyTTLSeconds, request.policy.replyTTLSeconds, request.writes.count,
+            request.outcome?.encoded() ?? [], request.policy.idempotencyTTLSeconds, request.policy.replyTTLSeconds, request.writes.count,
             request.events.count, request.source?.group ?? "", request.source?.entryID ?? "",
         ]
         for write in request.writes {

@@ -9,7 +9,7 @@ enum PayloadMapping {
     static func definition(_ payload: JSONValue) throws(Rejection) -> PipelineDefinition {
         do throws(PayloadError) {
             let reader = try PayloadReader(payload)
-            try reader.allowOnly(["entity", "name", "stages", "transitions", "fields", "permissions"])
+            try reader.allowOnly(["entity", "name", "stages", "transitions", "fields", "permissions", "gateways"])
             let entityName = try reader.string("entity", rule: { EntityKind(rawValue: $0) != nil }, expected: "'lead' or 'opportunity'")
             let name = try reader.string("name", maxLength: 100)
             var stages: [StageDefinition] = []
@@ -25,7 +25,7 @@ enum PayloadMapping {
             if stages.isEmpty { throw PayloadError(field: reader.at("stages"), reason: "must hold at least one stage") }
             var transitions: [TransitionDefinition] = []
             for transition in try reader.objects("transitions", required: false, maxCount: 256) {
-                try transition.allowOnly(["action", "from", "to", "condition", "guard", "requires", "hooks", "approval"])
+                try transition.allowOnly(["action", "from", "to", "condition", "guard", "requires", "hooks", "approval", "auto"])
                 let hooks = try transition.optionalObject("hooks")
                 try hooks?.allowOnly(["before", "after"])
                 let name: (String) -> Bool = { !$0.isEmpty && $0.utf8.count <= 100 }
@@ -39,7 +39,8 @@ enum PayloadMapping {
                     hooks: TransitionHookNames(
                         before: try hooks?.strings("before", required: false, maxCount: 16, rule: name, expected: "a registered hook's name") ?? [],
                         after: try hooks?.strings("after", required: false, maxCount: 16, rule: name, expected: "a registered hook's name") ?? []),
-                    requiresApproval: try transition.optionalBool("approval") ?? false))
+                    requiresApproval: try transition.optionalBool("approval") ?? false,
+                    automatic: try transition.optionalBool("auto") ?? false))
             }
             let fields = try fieldRules(reader, "fields")
             var permissions: [String: [String]] = [:]
@@ -51,10 +52,48 @@ enum PayloadMapping {
                 }
             }
             return PipelineDefinition(entity: EntityKind(rawValue: entityName)!, name: name, stages: stages, transitions: transitions,
-                                      fields: fields, permissions: permissions)
+                                      fields: fields, permissions: permissions, gateways: try gateways(reader))
         } catch {
             throw Rejection(error)
         }
+    }
+
+    /// A definition's `gateways`: forks with branches of steps (shape only; the compiler checks the rest).
+    static func gateways(_ reader: PayloadReader) throws(PayloadError) -> [GatewayDefinition] {
+        let name: (String) -> Bool = Names.isValid
+        var gateways: [GatewayDefinition] = []
+        for gateway in try reader.objects("gateways", required: false, maxCount: 32) {
+            try gateway.allowOnly(["name", "stage", "kind", "join", "branches"])
+            var branches: [BranchDefinition] = []
+            for branch in try gateway.objects("branches", maxCount: 32) {
+                try branch.allowOnly(["name", "when", "default", "steps"])
+                var steps: [StepDefinition] = []
+                for step in try branch.objects("steps", maxCount: 32) {
+                    try step.allowOnly(["name", "integration", "input", "compensate"])
+                    var compensation: Compensation?
+                    if let compensate = try step.optionalObject("compensate") {
+                        try compensate.allowOnly(["integration", "input"])
+                        compensation = Compensation(integration: try compensate.string("integration", maxLength: 100, rule: { !$0.isEmpty }, expected: "an integration's name"),
+                                                    input: try compensate.optionalObject("input").map { object throws(PayloadError) in try data(object) })
+                    }
+                    steps.append(StepDefinition(
+                        name: try step.string("name", maxLength: 63, rule: name, expected: "a step name"),
+                        integration: try step.optionalString("integration", maxLength: 100, rule: { !$0.isEmpty }, expected: "an integration's name"),
+                        input: try step.optionalObject("input").map { object throws(PayloadError) in try data(object) },
+                        compensate: compensation))
+                }
+                branches.append(BranchDefinition(name: try branch.string("name", maxLength: 63, rule: name, expected: "a branch name"),
+                                                 when: try branch.optionalString("when", maxLength: 2000),
+                                                 isDefault: try branch.optionalBool("default") ?? false, steps: steps))
+            }
+            gateways.append(GatewayDefinition(
+                name: try gateway.string("name", maxLength: 63, rule: name, expected: "a gateway name"),
+                stage: try gateway.string("stage", maxLength: 63, rule: name, expected: "a stage name"),
+                kind: GatewayDefinition.Kind(rawValue: try gateway.string("kind", rule: { GatewayDefinition.Kind(rawValue: $0) != nil }, expected: "parallel or inclusive"))!,
+                join: try gateway.string("join", maxLength: 63, rule: name, expected: "a stage name"),
+                branches: branches))
+        }
+        return gateways
     }
 
     /// An array of field rules (a definition's `fields`, a `fields.configure`'s `add`).
@@ -173,6 +212,42 @@ enum PayloadMapping {
             return (id, values, Array(Set(links)).sorted())
         } catch {
             throw Rejection(error)
+        }
+    }
+
+    /// `branch.complete`: the record (`leadId` or `opportunityId`), the branch and optionally its step.
+    static func branchCompletion(_ payload: JSONValue) throws(Rejection) -> (EntityKind, String, branch: String, step: String?) {
+        do throws(PayloadError) {
+            let reader = try PayloadReader(payload)
+            try reader.allowOnly(["leadId", "opportunityId", "branch", "step"])
+            let (entity, id) = try recordID(reader)
+            return (entity, id, try reader.string("branch", maxLength: 63, rule: Names.isValid, expected: "a branch name"),
+                    try reader.optionalString("step", maxLength: 63, rule: Names.isValid, expected: "a step name"))
+        } catch {
+            throw Rejection(error)
+        }
+    }
+
+    /// `saga.abort`: the record and why.
+    static func sagaAbort(_ payload: JSONValue) throws(Rejection) -> (EntityKind, String, reason: String) {
+        do throws(PayloadError) {
+            let reader = try PayloadReader(payload)
+            try reader.allowOnly(["leadId", "opportunityId", "reason"])
+            let (entity, id) = try recordID(reader)
+            return (entity, id, try reader.optionalString("reason", maxLength: 500) ?? "aborted")
+        } catch {
+            throw Rejection(error)
+        }
+    }
+
+    /// Exactly one of `leadId` and `opportunityId`.
+    private static func recordID(_ reader: PayloadReader) throws(PayloadError) -> (EntityKind, String) {
+        let lead = try reader.optionalString("leadId", maxLength: 128, rule: Identifier.isMessageID, expected: "a record id")
+        let opportunity = try reader.optionalString("opportunityId", maxLength: 128, rule: Identifier.isMessageID, expected: "a record id")
+        switch (lead, opportunity) {
+        case (let id?, nil): return (.lead, id)
+        case (nil, let id?): return (.opportunity, id)
+        default: throw PayloadError(field: reader.at("leadId"), reason: "names the record: give exactly one of leadId and opportunityId")
         }
     }
 

@@ -11,7 +11,9 @@ import ServiceKit
 public struct PipelineCommands: Sendable {
     /// The pipeline's command types.
     public static let types = Set([MessageType.definitionPublish, MessageType.fieldsConfigure, MessageType.contactAdd,
-                                   MessageType.contactUpdate, MessageType.interactionLog] + RecordCommand.allTypes)
+                                   MessageType.contactUpdate, MessageType.interactionLog] + RecordCommand.allTypes + FlowMessages.commands)
+    /// The events the saga coordinator reacts to (integration results), read from the events stream.
+    public static let reactions = Set(FlowMessages.reactions)
     let store: CrmStore
     let committer: CommandCommitter
     let logger: Logger
@@ -26,7 +28,8 @@ public struct PipelineCommands: Sendable {
     @discardableResult
     public func execute(_ command: Envelope, shard: ShardKeys, acknowledging entry: (stream: String, entryID: String)? = nil) async throws -> CommittedOutcome {
         try await committer.decideAndCommit(command, shard: shard, acknowledging: entry, logger: logger) {
-            try await decide(command, shard: shard)
+            if command.kind == .event { return try await react(command, shard: shard) }
+            return try await decide(command, shard: shard)
         }
     }
 
@@ -37,6 +40,8 @@ public struct PipelineCommands: Sendable {
         case MessageType.interactionLog: return try await logInteraction(command, shard: shard)
         case MessageType.contactAdd: return try await addContact(command, shard: shard)
         case MessageType.contactUpdate: return try await updateContact(command, shard: shard)
+        case FlowMessages.branchComplete: return try await completeBranch(command, shard: shard)
+        case FlowMessages.sagaAbort: return try await abortSaga(command, shard: shard)
         default: break
         }
         guard let kind = RecordCommand(type: command.type) else {
@@ -88,19 +93,23 @@ public struct PipelineCommands: Sendable {
         switch creation {
         case .existing(let record):
             return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: record.id, recordVersion: record.version))
-        case .created(let record):
+        case .created(let created):
             let event = command.event(type: kind.eventType("created"), payload: [
-                .init(kind.idField): .string(record.id), "stage": .string(record.stage), "definitionVersion": .integer(Int64(record.definitionVersion)),
-                "recordVersion": .integer(Int64(record.version)), "data": PayloadMapping.json(record.data),
+                .init(kind.idField): .string(created.id), "stage": .string(created.stage), "definitionVersion": .integer(Int64(created.definitionVersion)),
+                "recordVersion": .integer(Int64(created.version)), "data": PayloadMapping.json(created.data),
             ])
-            return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: record)], events: [event],
-                                   outcome: CommandOutcome.accepted(command, events: [event], recordID: record.id, recordVersion: record.version))
+            guard let definition else { throw Rejection(.internal, "a record was created without its definition") }
+            let (record, flow) = afterDataChange(created, entity: kind.entity, definition: definition, command: command, shard: shard)
+            let events = [event] + flow.events
+            return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: record)], events: events,
+                                   outcome: CommandOutcome.accepted(command, events: events, recordID: record.id, recordVersion: record.version),
+                                   commands: flow.commands)
         }
     }
 
     /// Refuses with `forbidden` unless the actor's roles (from the tenant's directory, never from the
     /// message) allow `permission` under the definition.
-    private func authorize(_ command: Envelope, permission: String, definition: CompiledDefinition, shard: ShardKeys) async throws {
+    func authorize(_ command: Envelope, permission: String, definition: CompiledDefinition, shard: ShardKeys) async throws {
         guard !definition.source.permissions.isEmpty else { return }
         let directory = try await store.directory(shard: shard, tenant: command.tenant, user: command.actor)
         if let refusal = Authorization.check(actor: command.actor, user: directory.user, permission: permission, definition: definition.source) {
@@ -110,7 +119,7 @@ public struct PipelineCommands: Sendable {
 
     /// The record, the definition version it started with and the tenant's custom fields; `not_found`
     /// when there is no such record.
-    private func existing(_ id: String, _ kind: RecordCommand, command: Envelope, shard: ShardKeys) async throws -> (PipelineRecord, CompiledDefinition, CustomFields) {
+    func existing(_ id: String, _ kind: RecordCommand, command: Envelope, shard: ShardKeys) async throws -> (PipelineRecord, CompiledDefinition, CustomFields) {
         let (found, custom) = try await store.recordWithCustomFields(shard: shard, tenant: command.tenant, entity: kind.entity, id: id)
         guard let record = found else {
             throw Rejection(.notFound, "tenant '\(command.tenant)' has no \(kind.entity.rawValue) '\(id)'", field: "payload.\(kind.idField)")
@@ -138,8 +147,11 @@ public struct PipelineCommands: Sendable {
             .init(kind.idField): .string(record.id), "recordVersion": .integer(Int64(updated.version)),
             "changes": .array(changes.map { ["field": .string($0.field), "old": PayloadMapping.json($0.old), "new": PayloadMapping.json($0.new)] }),
         ])
-        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: updated)], events: [event],
-                               outcome: CommandOutcome.accepted(command, events: [event], recordID: record.id, recordVersion: updated.version))
+        let (routed, flow) = afterDataChange(updated, entity: kind.entity, definition: definition, command: command, shard: shard)
+        let events = [event] + flow.events
+        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: routed)], events: events,
+                               outcome: CommandOutcome.accepted(command, events: events, recordID: record.id, recordVersion: routed.version),
+                               commands: flow.commands)
     }
 
     private func apply(_ command: Envelope, _ kind: RecordCommand, shard: ShardKeys) async throws -> CommandDecision {
@@ -148,6 +160,10 @@ public struct PipelineCommands: Sendable {
         try await authorize(command, permission: request.action, definition: definition, shard: shard)
         if kind.entity == .lead, request.action == RecordRules.convertAction {
             return try await convert(command, lead: record, definition: definition, expectedVersion: request.expectedVersion, shard: shard)
+        }
+        if let run = record.flow {
+            throw Rejection(.invalidTransition, "a campaign (\(run.gateway), \(run.status.rawValue)) runs on '\(record.id)': complete its branches (branch.complete) or abort it (saga.abort) first",
+                            field: "payload.action")
         }
         let change: StageChange
         do {
@@ -162,12 +178,46 @@ public struct PipelineCommands: Sendable {
             .init(kind.idField): .string(record.id), "action": .string(change.action), "from": .string(change.from), "to": .string(change.to),
             "recordVersion": .integer(Int64(change.record.version)),
         ])
-        var writes = [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: change.record)]
+        let (entered, flow) = enter(change.record, from: change.from, entity: kind.entity, definition: definition, cause: command, shard: shard)
+        var writes = [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: entered)]
         if let approval = try await approvalUse(for: change, entity: kind.entity, definition: definition, command: command, shard: shard) { writes.append(approval) }
         if let queue = try await queueUpdate(for: change, entity: kind.entity, definition: definition, tenant: command.tenant, shard: shard) { writes.append(queue) }
-        return CommandDecision(writes: writes, events: [event],
-                               outcome: CommandOutcome.accepted(command, events: [event], recordID: record.id, recordVersion: change.record.version),
-                               afterCommit: afterHooks(for: change))
+        let events = [event] + flow.events
+        return CommandDecision(writes: writes, events: events,
+                               outcome: CommandOutcome.accepted(command, events: events, recordID: record.id, recordVersion: change.record.version),
+                               commands: flow.commands, afterCommit: afterHooks(for: change))
+    }
+
+    /// After a record's data changed (or it was created): the first automatic transition from its
+    /// stage whose condition holds routes it (conditional routing, one step), and the stage it
+    /// enters may fork a gateway. The record's version moves once for the whole command.
+    func afterDataChange(_ record: PipelineRecord, entity: EntityKind, definition: CompiledDefinition, command: Envelope,
+                         shard: ShardKeys) -> (PipelineRecord, FlowOutput) {
+        var output = FlowOutput()
+        var current = record
+        let now = RFC3339.seconds(command.occurredAt) ?? 0
+        if current.flow == nil {
+            let actions = definition.source.transitions.filter { $0.automatic && $0.from.contains(record.stage) }.map(\.action)
+            var tried: Set<String> = []
+            for action in actions where tried.insert(action).inserted {
+                guard let change = try? RecordRules.apply(current, action: action, expectedVersion: nil, definition: definition, now: now,
+                                                          actor: command.actor, registry: store.registry) else { continue }
+                current = change.record
+                current.version = record.version
+                output.events.append(command.event(type: "\(entity.rawValue).stage_changed", payload: [
+                    "\(entity.rawValue)Id": .string(record.id), "action": .string(action), "from": .string(change.from), "to": .string(change.to),
+                    "recordVersion": .integer(Int64(current.version)), "automatic": true,
+                ]))
+                break
+            }
+        }
+        if current.stage != record.stage || (record.version == 1 && definition.gateway(at: record.stage) != nil && record.flow == nil) {
+            let (entered, flow) = enter(current, from: record.stage, entity: entity, definition: definition, cause: command, shard: shard)
+            current = entered
+            output.events += flow.events
+            output.commands += flow.commands
+        }
+        return (current, output)
     }
 
     /// For a transition that requires an approval: the write that uses up the record's approved
@@ -393,6 +443,11 @@ struct RecordCommand: Sendable {
 
     let entity: EntityKind
     let verb: Verb
+
+    init(entity: EntityKind, verb: Verb) {
+        self.entity = entity
+        self.verb = verb
+    }
 
     init?(type: String) {
         let parts = type.split(separator: ".")

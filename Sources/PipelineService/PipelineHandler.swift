@@ -8,7 +8,9 @@ public import ServiceKit
 /// by one atomic commit; a conflicting concurrent write makes it read and decide again.
 public struct PipelineHandler: SingleMessageHandler {
     public let group = "pipeline"
-    public let catalog = MessageCatalog.v1.restricted(to: PipelineCommands.types)
+    /// The pipeline's commands, and the integration results the saga coordinator reacts to.
+    public let catalog = MessageCatalog(MessageCatalog.v1.restricted(to: PipelineCommands.types).entries.values
+        + PipelineCommands.reactions.map { MessageCatalog.Entry(type: $0, kind: .event) })
     let commands: PipelineCommands
 
     /// `extensions`: the Swift conditions and hooks this deployment registers for its definitions.
@@ -17,12 +19,22 @@ public struct PipelineHandler: SingleMessageHandler {
         self.commands = PipelineCommands(storage: RedisCrmStorage(pool: context.pool), extensions: extensions, policy: policy, logger: context.logger)
     }
 
-    public func streams(of shard: ShardKeys) -> [String] { [shard.commands(.pipeline)] }
+    /// Its commands, and the events stream for the results of the calls its sagas make.
+    public func streams(of shard: ShardKeys) -> [String] { [shard.commands(.pipeline), shard.events] }
 
     /// Commands on one record keep their order and run concurrently with other records' commands; a
     /// definition change is a barrier for its tenant (what follows it may depend on it).
     public func ordering(of message: InboundMessage) -> Ordering {
         let tenant = message.envelope.tenant
+        if message.envelope.kind == .event {
+            // An integration result: in line with the commands of the record it is about.
+            let subject = message.envelope.payload["subject"]?.stringValue ?? "message:\(message.envelope.id)"
+            return Ordering(scope: tenant, key: subject.replacingOccurrences(of: ":", with: "/"))
+        }
+        if ["branch.complete", "saga.abort"].contains(message.envelope.type) {
+            let id = message.envelope.payload["leadId"]?.stringValue.map { "lead/\($0)" } ?? message.envelope.payload["opportunityId"]?.stringValue.map { "opportunity/\($0)" }
+            return Ordering(scope: tenant, key: id ?? "message/\(message.envelope.id)")
+        }
         if message.envelope.type.hasPrefix("contact."), let id = message.envelope.payload["contactId"]?.stringValue {
             return Ordering(scope: tenant, key: "contact/\(id)")
         }

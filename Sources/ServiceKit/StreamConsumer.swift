@@ -176,10 +176,12 @@ public final class StreamConsumer: Service, Sendable {
     /// lanes, in order within one; barriers alone) and acknowledges what was handled, in one XACK.
     private func process(_ entries: [StreamEntry], stream: String, shard: ShardKeys, deliveries: [String: Int]) async throws {
         var messages: [(InboundMessage, Ordering)] = []
+        var ignored: [String] = []
         for entry in entries {
-            guard let message = await admit(entry, stream: stream, shard: shard, deliveries: deliveries[entry.id] ?? 1) else { continue }
+            guard let message = await admit(entry, stream: stream, shard: shard, deliveries: deliveries[entry.id] ?? 1, ignored: &ignored) else { continue }
             messages.append((message, handler.ordering(of: message)))
         }
+        if !ignored.isEmpty { try await acknowledge(stream, ids: ignored) }
         guard !messages.isEmpty else { return }
         let started = ContinuousClock.now
         var results: [(InboundMessage, MessageOutcome)] = []
@@ -273,7 +275,9 @@ public final class StreamConsumer: Service, Sendable {
     }
 
     /// Reads and checks one entry; parks it (and returns nil) when it cannot be handled.
-    private func admit(_ entry: StreamEntry, stream: String, shard: ShardKeys, deliveries: Int) async -> InboundMessage? {
+    /// On the events stream, a service reacts to some types only: the others are acknowledged (added
+    /// to `ignored`), not parked.
+    private func admit(_ entry: StreamEntry, stream: String, shard: ShardKeys, deliveries: Int, ignored: inout [String]) async -> InboundMessage? {
         let raw = entry.field("envelope") ?? []
         guard entry.field("envelope") != nil else {
             await park(raw, "invalid_envelope", "the entry has no 'envelope' field", stream: stream, entryID: entry.id, deliveries: deliveries, shard: shard)
@@ -285,7 +289,12 @@ public final class StreamConsumer: Service, Sendable {
             return nil
         }
         do throws(EnvelopeError) {
-            let envelope = try handler.catalog.accept(try envelopeReader.read(raw), consumer: handler.group)
+            let read = try envelopeReader.read(raw)
+            if stream == shard.events, read.kind == .event, !handler.catalog.knows(read.type) {
+                ignored.append(entry.id)
+                return nil
+            }
+            let envelope = try handler.catalog.accept(read, consumer: handler.group)
             let owner = router.shard(forTenant: envelope.tenant)
             guard owner == shard.shard else { throw EnvelopeError.wrongShard(tenant: envelope.tenant, expected: owner, actual: shard.shard) }
             return InboundMessage(envelope: envelope, raw: raw, stream: stream, entryID: entry.id, shard: shard, group: handler.group)

@@ -37,6 +37,7 @@ struct AssignmentCommandsTests {
         switch outcome {
         case .decided(let envelope): return envelope
         case .replayed(let bytes): return try EnvelopeReader().read(bytes)
+        case .silent: throw TestHarnessError.timedOut("an outcome, got a silent reaction")
         }
     }
 

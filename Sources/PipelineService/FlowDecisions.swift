@@ -1,0 +1,197 @@
+import Contracts
+import CrmCore
+import CrmRedis
+
+/// The pipeline's flow types (DESIGN §3 table): gateways, branches, sagas, and the integration
+/// results the saga coordinator reacts to.
+enum FlowMessages {
+    static let branchComplete = MessageType.branchComplete
+    static let sagaAbort = MessageType.sagaAbort
+    static let gatewayForked = MessageType.gatewayForked
+    static let branchCompleted = MessageType.branchCompleted
+    static let gatewayJoined = MessageType.gatewayJoined
+    static let sagaCompensating = MessageType.sagaCompensating
+    static let sagaCompensated = MessageType.sagaCompensated
+    static let sagaParked = MessageType.sagaParked
+    // integration-service's types, as the saga coordinator uses them.
+    static let integrationInvoke = "integration.invoke"
+    static let integrationCompensate = "integration.compensate"
+    static let integrationSucceeded = "integration.succeeded"
+    static let integrationFailed = "integration.failed"
+    static let integrationCompensated = "integration.compensated"
+
+    static let commands = [branchComplete, sagaAbort]
+    static let reactions = [integrationSucceeded, integrationFailed, integrationCompensated]
+}
+
+/// The events and calls one flow decision produces, ready for a `CommandDecision`.
+struct FlowOutput {
+    var events: [Envelope] = []
+    var commands: [(stream: String, envelope: Envelope)] = []
+}
+
+extension PipelineCommands {
+    /// What entering a stage starts: the gateway that forks there (its branches and first calls).
+    func enter(_ record: PipelineRecord, from previousStage: String, entity: EntityKind, definition: CompiledDefinition,
+               cause: Envelope, shard: ShardKeys) -> (PipelineRecord, FlowOutput) {
+        let progress = FlowRules.fork(record, from: previousStage, runID: cause.id, definition: definition, now: RFC3339.seconds(cause.occurredAt) ?? 0)
+        guard let run = progress.record.flow, !progress.forked.isEmpty else { return (record, FlowOutput()) }
+        var output = FlowOutput()
+        output.events.append(cause.event(type: FlowMessages.gatewayForked, payload: [
+            "\(entity.rawValue)Id": .string(record.id), "gateway": .string(run.gateway), "runId": .string(run.runId), "stage": .string(record.stage),
+            "branches": .array(progress.forked.map(JSONValue.string)),
+        ]))
+        output.commands = progress.calls.map { call(for: $0, run: run, record: record, entity: entity, cause: cause, shard: shard) }
+        return (progress.record, output)
+    }
+
+    /// The events and calls of a step completed, a branch done, a join, a compensation, a rollback.
+    func output(of progress: FlowProgress, before: PipelineRecord, entity: EntityKind, cause: Envelope, shard: ShardKeys, reason: String? = nil) -> FlowOutput {
+        var output = FlowOutput()
+        let idField = "\(entity.rawValue)Id"
+        guard let run = before.flow else { return output }
+        let base: [String: JSONValue] = [idField: .string(before.id), "gateway": .string(run.gateway), "runId": .string(run.runId)]
+        if let (branch, step) = progress.completedStep {
+            output.events.append(cause.event(type: FlowMessages.branchCompleted, payload: .object(base.merging([
+                "branch": .string(branch), "step": .string(step), "branchDone": .bool(progress.branchCompleted == branch),
+            ]) { $1 })))
+        }
+        if let join = progress.joinedAt {
+            output.events.append(cause.event(type: FlowMessages.gatewayJoined, payload: .object(base.merging([
+                "branches": .array(run.branches.map { .string($0.name) }), "stage": .string(join),
+            ]) { $1 })))
+            output.events.append(stageChanged(entity, id: before.id, action: "join", from: before.stage, to: join, version: progress.record.version, cause: cause))
+        }
+        if progress.compensationStarted {
+            let pending = (progress.record.flow?.log ?? []).reversed().filter { $0.compensate != nil && !$0.compensated }
+            output.events.append(cause.event(type: FlowMessages.sagaCompensating, payload: .object(base.merging([
+                "reason": .string(reason ?? "aborted"), "steps": .array(pending.map { .string("\($0.branch).\($0.step)") }),
+            ]) { $1 })))
+        }
+        if let from = progress.rolledBackFrom {
+            output.events.append(cause.event(type: FlowMessages.sagaCompensated, payload: .object(base.merging([
+                "stage": .string(progress.record.stage), "compensated": .array(run.log.reversed().filter { $0.compensate != nil }.map { .string("\($0.branch).\($0.step)") }),
+            ]) { $1 })))
+            output.events.append(stageChanged(entity, id: before.id, action: "rollback", from: from, to: progress.record.stage, version: progress.record.version, cause: cause))
+        }
+        if progress.parked {
+            output.events.append(cause.event(type: FlowMessages.sagaParked, payload: .object(base.merging([
+                "reason": .string(progress.record.flow?.failure ?? reason ?? ""),
+            ]) { $1 })))
+        }
+        if let current = progress.record.flow ?? before.flow {
+            output.commands = progress.calls.map { call(for: $0, run: current, record: progress.record, entity: entity, cause: cause, shard: shard) }
+        }
+        return output
+    }
+
+    private func stageChanged(_ entity: EntityKind, id: String, action: String, from: String, to: String, version: Int, cause: Envelope) -> Envelope {
+        cause.event(type: "\(entity.rawValue).stage_changed", payload: [
+            "\(entity.rawValue)Id": .string(id), "action": .string(action), "from": .string(from), "to": .string(to), "recordVersion": .integer(Int64(version)),
+        ])
+    }
+
+    /// An `integration.invoke` or `integration.compensate` for a saga step; the idempotency key the
+    /// receiver sees is `<runId>:<step number>`.
+    private func call(for step: StepCall, run: GatewayRun, record: PipelineRecord, entity: EntityKind, cause: Envelope, shard: ShardKeys) -> (stream: String, envelope: Envelope) {
+        let callID = step.operation == .invoke ? "\(run.runId)-\(step.number)" : "\(run.runId)-\(step.number)-c\(step.attempt)"
+        let envelope = Envelope(type: step.operation == .invoke ? FlowMessages.integrationInvoke : FlowMessages.integrationCompensate, kind: .command,
+                                tenant: cause.tenant, actor: cause.actor, correlationId: cause.correlationId ?? cause.id, causationId: cause.id,
+                                payload: [
+                                    "callId": .string(callID), "integration": .string(step.integration), "input": PayloadMapping.json(step.input),
+                                    "subject": .string("\(entity.rawValue):\(record.id)"), "sagaId": .string(run.runId), "step": .integer(Int64(step.number)),
+                                ])
+        return (shard.commands(.integration), envelope)
+    }
+
+    /// `branch.complete`: a person or an app completes a branch's current step.
+    func completeBranch(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
+        let (entity, id, branch, step) = try PayloadMapping.branchCompletion(command.payload)
+        let kind = RecordCommand(entity: entity, verb: .update)
+        let (record, definition, _) = try await existing(id, kind, command: command, shard: shard)
+        try await authorize(command, permission: "update", definition: definition, shard: shard)
+        let progress: FlowProgress?
+        do {
+            progress = try FlowRules.complete(record, branch: branch, step: step, number: nil, definition: definition)
+        } catch {
+            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+        }
+        guard let progress else {
+            // Already completed (the same completion sent again under another id): nothing to count twice.
+            return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: id, recordVersion: record.version))
+        }
+        var flow = output(of: progress, before: record, entity: entity, cause: command, shard: shard)
+        var final = progress.record
+        if progress.joinedAt != nil {
+            let (entered, more) = enter(final, from: record.stage, entity: entity, definition: definition, cause: command, shard: shard)
+            final = entered
+            flow.events += more.events
+            flow.commands += more.commands
+        }
+        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: entity, record: final)], events: flow.events,
+                               outcome: CommandOutcome.accepted(command, events: flow.events, recordID: id, recordVersion: final.version), commands: flow.commands)
+    }
+
+    /// `saga.abort`: undo the running campaign's completed steps, last first, then return to the prior stage.
+    func abortSaga(_ command: Envelope, shard: ShardKeys) async throws -> CommandDecision {
+        let (entity, id, reason) = try PayloadMapping.sagaAbort(command.payload)
+        let kind = RecordCommand(entity: entity, verb: .update)
+        let (record, definition, _) = try await existing(id, kind, command: command, shard: shard)
+        try await authorize(command, permission: "update", definition: definition, shard: shard)
+        guard let progress = FlowRules.compensate(record, reason: reason) else {
+            throw Rejection(.invalidTransition, "\(entity.rawValue) '\(id)' runs no campaign that can be aborted", field: "payload.\(entity.rawValue)Id")
+        }
+        let flow = output(of: progress, before: record, entity: entity, cause: command, shard: shard, reason: reason)
+        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: entity, record: progress.record)], events: flow.events,
+                               outcome: CommandOutcome.accepted(command, events: flow.events, recordID: id, recordVersion: progress.record.version),
+                               commands: flow.commands)
+    }
+
+    /// Reacts to an integration's result for a saga step. A result that no longer matches the run (a
+    /// replay, a late answer) changes nothing; the reaction writes no outcome.
+    func react(_ event: Envelope, shard: ShardKeys) async throws -> CommandDecision {
+        let nothing = CommandDecision(writes: [], events: [], outcome: nil)
+        guard let sagaID = event.payload["sagaId"]?.stringValue, let number = event.payload["step"]?.doubleValue.map(Int.init),
+              let subject = event.payload["subject"]?.stringValue else { return nothing }
+        let parts = subject.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let entity = EntityKind(rawValue: parts[0]),
+              let record = try await store.record(shard: shard, tenant: event.tenant, entity: entity, id: parts[1]),
+              record.flow?.runId == sagaID,
+              let definition = try await store.definition(shard: shard, tenant: event.tenant, entity: entity, version: record.definitionVersion) else { return nothing }
+        let reason = event.payload["reason"]?.stringValue ?? "the integration failed"
+        let progress: FlowProgress?
+        switch event.type {
+        case FlowMessages.integrationSucceeded:
+            progress = branchOf(number, record: record).flatMap { branch in
+                (try? FlowRules.complete(record, branch: branch, step: nil, number: number, definition: definition)) ?? nil
+            }
+        case FlowMessages.integrationFailed where event.payload["operation"]?.stringValue == "compensate":
+            progress = FlowRules.compensationFailed(record, number: number, reason: reason)
+        case FlowMessages.integrationFailed:
+            let current = record.flow?.branches.contains { $0.index * 1000 + $0.nextStep == number && !$0.completed } ?? false
+            progress = current ? FlowRules.compensate(record, reason: "step \(number) failed: \(reason)") : nil
+        case FlowMessages.integrationCompensated:
+            progress = FlowRules.compensated(record, number: number)
+        default:
+            progress = nil
+        }
+        guard let progress else { return nothing }
+        let flow = output(of: progress, before: record, entity: entity, cause: event, shard: shard, reason: reason)
+        var final = progress.record
+        var events = flow.events
+        var commands = flow.commands
+        if progress.joinedAt != nil {
+            let (entered, more) = enter(final, from: record.stage, entity: entity, definition: definition, cause: event, shard: shard)
+            final = entered
+            events += more.events
+            commands += more.commands
+        }
+        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: event.tenant, entity: entity, record: final)], events: events,
+                               outcome: nil, commands: commands)
+    }
+
+    /// The started branch whose current step has this number.
+    private func branchOf(_ number: Int, record: PipelineRecord) -> String? {
+        record.flow?.branches.first { $0.index * 1000 + $0.nextStep == number }?.name
+    }
+}
