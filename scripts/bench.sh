@@ -39,6 +39,8 @@ CRM_CONSUMER=bench-audit "$bin/audit-service" > "$work/audit.log" 2>&1 & pids+=(
 sleep 1
 echo "== definition compile at publish (50 stages, 98 transitions with expressions, 20 fields; CPU only)"
 echo -n "  "; "$bin/crmctl" bench-compile --stages 50 --runs 2000
+echo "== parallel gateway sync, 10 branches: last branch.complete published → join committed (its outcome)"
+echo -n "  "; "$bin/crmctl" bench-gateway --branches 10 --runs "${CRM_BENCH_GATEWAY_RUNS:-300}"
 echo "== Nexus CRM lead.create, published → outcome on the reply list (PER-CRM-0323)"
 echo -n "  latency, 1 client:     "; "$bin/crmctl" bench --commands "${CRM_BENCH_COMMANDS:-3000}" --concurrency 1
 echo -n "  throughput, 32 clients: "; "$bin/crmctl" bench --commands "${CRM_BENCH_COMMANDS_HEAVY:-20000}" --concurrency 32

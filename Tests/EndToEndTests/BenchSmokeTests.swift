@@ -20,6 +20,11 @@ struct BenchSmokeTests {
         let compile = try await deployment.crmctl(["bench-compile", "--stages", "10", "--runs", "5"])
         let figures = try JSONValue.parse(Array(compile.output.utf8))
         #expect(compile.status == 0 && figures["transitions"] == 18 && figures["p99_us"]?.doubleValue != nil, "\(compile.output)")
+        let gateway = try await deployment.crmctl(["bench-gateway", "--branches", "4", "--runs", "3"])
+        let sync = try JSONValue.parse(Array(gateway.output.utf8))
+        #expect(gateway.status == 0 && sync["runs"] == 3 && sync["sync_p50_ms"]?.doubleValue != nil, "\(gateway.output)")
+        let joined = try await deployment.envelopes(deployment.shard("bench-gw").events).filter { $0.type == "gateway.joined" }
+        #expect(joined.count == 3, "each campaign joined once")
         await deployment.stopAll()
     }
 }
