@@ -22,9 +22,13 @@ public struct ExtensionRegistry: Sendable {
     public typealias BeforeHook = @Sendable (TransitionProposal) -> HookVerdict
     public typealias AfterHook = @Sendable (StageChange) async -> Void
 
+    public typealias Trigger = @Sendable (TriggeredEvent) -> TriggerAction?
+
     public private(set) var conditions: [String: Condition] = [:]
     public private(set) var beforeHooks: [String: BeforeHook] = [:]
     public private(set) var afterHooks: [String: AfterHook] = [:]
+    /// Triggers by name: the event type each watches, and what it makes of an event.
+    public private(set) var triggers: [String: (eventType: String, body: Trigger)] = [:]
 
     public init() {}
 
@@ -33,6 +37,13 @@ public struct ExtensionRegistry: Sendable {
     public mutating func condition(_ name: String, _ body: @escaping Condition) { conditions[name] = body }
     public mutating func before(_ name: String, _ body: @escaping BeforeHook) { beforeHooks[name] = body }
     public mutating func after(_ name: String, _ body: @escaping AfterHook) { afterHooks[name] = body }
+    /// A trigger (an event pattern that starts a transition): pipeline-service watches `eventType` on
+    /// the events stream and, when `body` returns an action, applies it to that record as the event's
+    /// actor, through every rule of the definition (guards, permissions, approvals, gateways).
+    public mutating func trigger(_ name: String, on eventType: String, _ body: @escaping Trigger) { triggers[name] = (eventType, body) }
+
+    /// The event types some trigger watches.
+    public var triggerEventTypes: Set<String> { Set(triggers.values.map(\.eventType)) }
 
     /// Problems with the names a definition uses.
     func problems(in definition: PipelineDefinition) -> [DefinitionProblem] {
@@ -66,5 +77,33 @@ public struct TransitionHookNames: Sendable, Hashable, Codable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         before = try container.decodeIfPresent([String].self, forKey: .before) ?? []
         after = try container.decodeIfPresent([String].self, forKey: .after) ?? []
+    }
+}
+
+/// An event as a trigger sees it: its type, tenant, actor and top-level payload fields.
+public struct TriggeredEvent: Sendable, Hashable {
+    public let type: String
+    public let tenant: String
+    public let actor: String
+    public let fields: [String: FieldValue]
+
+    public init(type: String, tenant: String, actor: String, fields: [String: FieldValue]) {
+        self.type = type
+        self.tenant = tenant
+        self.actor = actor
+        self.fields = fields
+    }
+}
+
+/// What a trigger starts: an action on one of the tenant's records.
+public struct TriggerAction: Sendable, Hashable {
+    public let entity: EntityKind
+    public let id: String
+    public let action: String
+
+    public init(entity: EntityKind, id: String, action: String) {
+        self.entity = entity
+        self.id = id
+        self.action = action
     }
 }

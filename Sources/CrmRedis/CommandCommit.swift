@@ -96,8 +96,8 @@ extension CommandCommitter {
     /// conflicts the command is rejected with `conflict`. Returns the outcome (the first one on a replay).
     @discardableResult
     public func decideAndCommit(_ command: Envelope, shard: ShardKeys, acknowledging entry: (stream: String, entryID: String)?,
-                                maxAttempts: Int = 8, logger: Logger, decide: () async throws -> CommandDecision) async throws -> CommittedOutcome {
-        for _ in 1...maxAttempts {
+                                maxAttempts: Int = 32, logger: Logger, decide: () async throws -> CommandDecision) async throws -> CommittedOutcome {
+        for attempt in 1...maxAttempts {
             let decision: CommandDecision
             do {
                 decision = try await decide()
@@ -112,6 +112,9 @@ extension CommandCommitter {
             case .replayed(let first): return .replayed(first)
             case .conflict(let key, let version):
                 logger.debug("optimistic conflict, deciding again", metadata: ["crm.key": "\(key)", "crm.version": "\(version)"])
+                // Many writers on one record (branch completions, votes): a short, growing, random
+                // pause lets one through instead of all colliding again.
+                if attempt > 1 { try? await Task.sleep(for: .microseconds(Int.random(in: 0...(200 * min(attempt, 20))))) }
             }
         }
         let rejection = Rejection(.conflict, "the record kept changing while this command was applied (\(maxAttempts) attempts); send it again")
@@ -129,4 +132,9 @@ public enum CommittedOutcome: Sendable {
     case replayed([UInt8])
     /// A reaction to an event, committed with no outcome.
     case silent
+
+    public var isSilent: Bool {
+        if case .silent = self { return true }
+        return false
+    }
 }

@@ -151,6 +151,7 @@ extension PipelineCommands {
     /// replay, a late answer) changes nothing; the reaction writes no outcome.
     func react(_ event: Envelope, shard: ShardKeys) async throws -> CommandDecision {
         let nothing = CommandDecision(writes: [], events: [], outcome: nil)
+        if store.registry.triggerEventTypes.contains(event.type) { return triggered(by: event, shard: shard) }
         guard let sagaID = event.payload["sagaId"]?.stringValue, let number = event.payload["step"]?.doubleValue.map(Int.init),
               let subject = event.payload["subject"]?.stringValue else { return nothing }
         let parts = subject.split(separator: ":", maxSplits: 1).map(String.init)
@@ -188,6 +189,23 @@ extension PipelineCommands {
         }
         return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: event.tenant, entity: entity, record: final)], events: events,
                                outcome: nil, commands: commands)
+    }
+
+    /// Registered triggers watching this event type: each action they return is sent to this
+    /// service as a `<entity>.apply` command, in the commit that marks the event handled.
+    private func triggered(by event: Envelope, shard: ShardKeys) -> CommandDecision {
+        var fields: [String: FieldValue] = [:]
+        for (key, value) in event.payload.objectValue ?? [:] {
+            if let field = try? PayloadMapping.fieldValue(value, path: key) { fields[key] = field }
+        }
+        let seen = TriggeredEvent(type: event.type, tenant: event.tenant, actor: event.actor, fields: fields)
+        let actions = store.registry.triggers.sorted { $0.key < $1.key }.filter { $0.value.eventType == event.type }.compactMap { $0.value.body(seen) }
+        let commands = actions.map { action in
+            (shard.commands(.pipeline), Envelope(type: "\(action.entity.rawValue).apply", kind: .command, tenant: event.tenant, actor: event.actor,
+                                                 correlationId: event.correlationId ?? event.id, causationId: event.id,
+                                                 payload: ["\(action.entity.rawValue)Id": .string(action.id), "action": .string(action.action)]))
+        }
+        return CommandDecision(writes: [], events: [], outcome: nil, commands: commands)
     }
 
     /// The started branch whose current step has this number.

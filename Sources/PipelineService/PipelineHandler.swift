@@ -8,13 +8,16 @@ public import ServiceKit
 /// by one atomic commit; a conflicting concurrent write makes it read and decide again.
 public struct PipelineHandler: SingleMessageHandler {
     public let group = "pipeline"
-    /// The pipeline's commands, and the integration results the saga coordinator reacts to.
-    public let catalog = MessageCatalog(MessageCatalog.v1.restricted(to: PipelineCommands.types).entries.values
-        + PipelineCommands.reactions.map { MessageCatalog.Entry(type: $0, kind: .event) })
+    /// The pipeline's commands, the integration results the saga coordinator reacts to, and the
+    /// event types registered triggers watch.
+    public let catalog: MessageCatalog
     let commands: PipelineCommands
 
-    /// `extensions`: the Swift conditions and hooks this deployment registers for its definitions.
+    /// `extensions`: the Swift conditions, hooks and triggers this deployment registers.
     public init(context: ServiceContext, extensions: ExtensionRegistry = .empty) {
+        let reactions = PipelineCommands.reactions.union(extensions.triggerEventTypes)
+        self.catalog = MessageCatalog(MessageCatalog.v1.restricted(to: PipelineCommands.types).entries.values
+            + reactions.sorted().map { MessageCatalog.v1.entry(for: $0) ?? MessageCatalog.Entry(type: $0, kind: .event) })
         let policy = CommitPolicy(idempotencyTTLSeconds: context.options.idempotencyTTLSeconds)
         self.commands = PipelineCommands(storage: RedisCrmStorage(pool: context.pool), extensions: extensions, policy: policy, logger: context.logger)
     }

@@ -81,8 +81,9 @@ struct FlowTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for branch in (0..<10).shuffled() {
                     group.addTask {
-                        try await send("branch.complete", ["leadId": .string(lead), "branch": .string("b\(branch)"), "step": "touch"], id: ids[branch],
-                                       using: deciders[branch % 3])
+                        let outcome = try await send("branch.complete", ["leadId": .string(lead), "branch": .string("b\(branch)"), "step": "touch"], id: ids[branch],
+                                                     using: deciders[branch % 3])
+                        #expect(outcome.type == "command.accepted", "\(outcome.payload)")
                     }
                 }
                 try await group.waitForAll()
@@ -207,5 +208,28 @@ struct FlowTests {
         #expect(try await record("L-a").stage == "new")
         #expect(try await send("saga.abort", ["leadId": "L-a"]).payload["code"] == "invalid_transition")
         #expect(try await send("saga.abort", ["leadId": "L-a", "opportunityId": "O-1"]).payload["code"] == "invalid_payload")
+    }
+
+    // FUN-CRM-0221: extension points — a registered trigger starts a transition from an event pattern.
+    @Test("a registered trigger turns a matching event into an action on the record, through the definition's rules")
+    func trigger() async throws {
+        var extensions = ExtensionRegistry()
+        extensions.trigger("engage_on_assignment", on: "record.assigned") { event in
+            guard case .string(let subject)? = event.fields["subject"], subject.hasPrefix("lead:") else { return nil }
+            return TriggerAction(entity: .lead, id: String(subject.dropFirst(5)), action: "start")
+        }
+        let triggered = PipelineCommands(storage: RedisCrmStorage(pool: fixture.pool), extensions: extensions, logger: Logger(label: "test"))
+        try await publish(gateway: ["name": "g", "stage": "campaign", "kind": "parallel", "join": "done", "branches": [["name": "a", "steps": [["name": "s"]]]]])
+        try await accepted("lead.create", ["leadId": "L-t"])
+        let assigned = Envelope(type: "record.assigned", kind: .event, tenant: tenant, actor: "u-9",
+                                payload: ["subject": "lead:L-t", "assignee": "u-2", "chosen": "u-2", "strategy": "manual", "delegationChain": ["u-2"], "assignmentVersion": 1])
+        #expect(try await triggered.execute(assigned, shard: shard).isSilent)
+        let sent = try await fixture.redis.xrange(shard.commands(.pipeline)).map { try EnvelopeReader().read($0.field("envelope") ?? []) }
+        #expect(sent.count == 1 && sent[0].type == "lead.apply" && sent[0].actor == "u-9" && sent[0].causationId == assigned.id)
+        _ = try await triggered.execute(sent[0], shard: shard)
+        #expect(try await record("L-t").stage == "campaign", "the trigger's action went through the definition and forked its gateway")
+        let other = Envelope(type: "record.assigned", kind: .event, tenant: tenant, actor: "u-9", payload: ["subject": "opportunity:O-1"])
+        _ = try await triggered.execute(other, shard: shard)
+        #expect(try await fixture.redis.xlen(shard.commands(.pipeline)) == 1, "no action for an event the trigger does not match")
     }
 }
