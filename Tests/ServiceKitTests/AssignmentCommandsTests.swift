@@ -183,7 +183,11 @@ struct AssignmentCommandsTests {
                                                          "approvers": ["u1"], "strategy": "unison"], actor: "u7") == "already_exists", "one pending approval per action")
         #expect(try await rejection("lead.apply", ["leadId": "L-1", "action": "close_won"]) == "approval_required")
         #expect(try await rejection("approval.vote", ["approvalId": "AP-1", "vote": "approve"], actor: "u6") == "not_an_approver")
-        try await accepted("approval.vote", ["approvalId": "AP-1", "vote": "approve", "comment": "good deal"], actor: "u1")
+        // The same vote delivered twice (one command id) is recorded once.
+        let first = Envelope(type: "approval.vote", kind: .command, tenant: tenant, actor: "u1", payload: ["approvalId": "AP-1", "vote": "approve", "comment": "good deal"])
+        _ = try await assignment.execute(first, shard: shard)
+        guard case .replayed = try await assignment.execute(first, shard: shard) else { Issue.record("a replay decided again"); return }
+        #expect(try await events("approval.vote_recorded").count == 1)
         #expect(try await rejection("approval.vote", ["approvalId": "AP-1", "vote": "reject"], actor: "u1") == "already_voted")
         #expect(try await events("approval.decided").isEmpty)
         try await accepted("approval.vote", ["approvalId": "AP-1", "vote": "approve"], actor: "u2")
