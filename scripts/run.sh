@@ -83,12 +83,17 @@ for n in 1 2 3 4 5; do
         "$n" "$n" "$n" "$n" "$((n * 20))" | "$bin/crmctl" publish - > /dev/null
 done
 
+# A demo API key for the gateway, made once (only its hash is stored in Redis).
+[[ -s $run/demo-api-key ]] || { umask 077; "$bin/crmctl" apikey create --tenant acme --actor u-17 --user u-17 --name demo > "$run/demo-api-key"; }
+api_key=$(cat "$run/demo-api-key")
+
 cat <<MSG
 
 Nexus CRM is running.
   Redis:     redis://127.0.0.1:$port  (AOF under .run/redis, ACL users from deploy/users.acl)
   Services:  pipeline, assignment, sla-timer, integration, audit  (logs in .run/logs/)
   Gateway:   http://127.0.0.1:$http_port  (POST /v1/commands, GET /healthz, GET /metrics)
+  API key:   $api_key  (user u-17 of tenant acme; also in .run/demo-api-key)
   Demo:      tenant "acme": a lead pipeline and 6 leads
 
 Try:
@@ -98,6 +103,6 @@ Try:
   crmctl audit verify                    # recompute the hash chains, check the signed checkpoints
   crmctl history --tenant acme lead L-1001   # one record's audit entries
   crmctl publish contracts/v1/examples/04-lead.create.json
-  curl -s http://127.0.0.1:$http_port/v1/tenants/acme/leads/L-1001
+  curl -s -H "authorization: Bearer $api_key" http://127.0.0.1:$http_port/v1/tenants/acme/leads/L-1001
   make stop                              # stops everything started here
 MSG

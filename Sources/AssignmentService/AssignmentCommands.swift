@@ -37,6 +37,7 @@ public struct AssignmentCommands: Sendable {
         switch command.type {
         case MessageType.directoryPutUser: return try putUser(command, shard: shard, directory: tenant)
         case MessageType.directoryConfigure: return try configure(command, shard: shard, directory: tenant)
+        case MessageType.directoryPutAPIKey: return try putAPIKey(command, shard: shard, directory: tenant)
         case MessageType.assignmentRequest: return try await assign(command, shard: shard, directory: tenant)
         case MessageType.delegationSet: return try await setDelegation(command, shard: shard, directory: tenant)
         case MessageType.delegationRevoke: return try await revokeDelegation(command, shard: shard, directory: tenant)

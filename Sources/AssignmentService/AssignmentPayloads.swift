@@ -18,6 +18,19 @@ enum AssignmentPayloads {
         }
     }
 
+    static func apiKey(_ payload: JSONValue) throws(Rejection) -> (hash: String, userID: String, name: String, active: Bool) {
+        do throws(PayloadError) {
+            let reader = try PayloadReader(payload)
+            try reader.allowOnly(["keyHash", "userId", "name", "active"])
+            let hash = try reader.string("keyHash", maxLength: 64, rule: { $0.utf8.count == 64 && $0.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) } },
+                                         expected: "the key's SHA-256 as 64 lower-case hex digits")
+            return (hash, try reader.string("userId", maxLength: 128, rule: Identifier.isActor, expected: "a user id"),
+                    try reader.optionalString("name", maxLength: 100) ?? "", try reader.optionalBool("active") ?? true)
+        } catch {
+            throw Rejection(error)
+        }
+    }
+
     static func settings(_ payload: JSONValue) throws(Rejection) -> (selfAssignment: Bool?, selfApproval: Bool?) {
         do throws(PayloadError) {
             let reader = try PayloadReader(payload)

@@ -19,6 +19,23 @@ extension AssignmentCommands {
                                events: [event], outcome: CommandOutcome.accepted(command, events: [event], recordID: user.userId))
     }
 
+    /// `directory.put_api_key`: a gateway API key for a user, known by its SHA-256 only (the key itself
+    /// never reaches Redis, the events or the audit trail); `"active": false` revokes it. Admins only.
+    func putAPIKey(_ command: Envelope, shard: ShardKeys, directory: TenantDirectory) throws -> CommandDecision {
+        let (hash, userID, name, active) = try AssignmentPayloads.apiKey(command.payload)
+        guard directory.exists else { throw Rejection(.notFound, "tenant '\(command.tenant)' has no directory yet; put its first (admin) user first") }
+        try directory.requireAdmin(command.actor)
+        _ = try directory.requireUser(userID, field: "payload.userId")
+        let key = APIKey(userId: userID, name: name, active: active)
+        let event = command.event(type: MessageType.directoryAPIKeyUpdated, payload: [
+            "keyId": .string(String(hash.prefix(12))), "userId": .string(userID), "name": .string(name), "active": .bool(active),
+            "directoryVersion": .integer(Int64(directory.version + 1)),
+        ])
+        let write = RecordWrite(key: shard.directory(tenant: command.tenant), expectedVersion: directory.version, newVersion: directory.version + 1,
+                                fields: [("k:\(hash)", CrmStore.document(key))])
+        return CommandDecision(writes: [write], events: [event], outcome: CommandOutcome.accepted(command, events: [event], recordID: String(hash.prefix(12))))
+    }
+
     /// `directory.configure`: the tenant's settings (self-assignment, self-approval); admins only.
     func configure(_ command: Envelope, shard: ShardKeys, directory: TenantDirectory) throws -> CommandDecision {
         let (selfAssignment, selfApproval) = try AssignmentPayloads.settings(command.payload)

@@ -2,6 +2,8 @@
 /// and the tenant's settings.
 extension MessageType {
     public static let directoryConfigure = "directory.configure"
+    public static let directoryPutAPIKey = "directory.put_api_key"
+    public static let directoryAPIKeyUpdated = "directory.api_key_updated"
     public static let directoryConfigured = "directory.configured"
     public static let assignmentRequest = "assignment.request"
     public static let recordAssigned = "record.assigned"
@@ -15,7 +17,7 @@ extension MessageType {
     public static let approvalVoteRecorded = "approval.vote_recorded"
     public static let approvalDecided = "approval.decided"
 
-    public static let assignmentCommands = [directoryConfigure, assignmentRequest, delegationSet, delegationRevoke, approvalRequest, approvalVote]
-    public static let assignmentEvents = [directoryConfigured, recordAssigned, delegationGranted, delegationRevoked, approvalRequested,
+    public static let assignmentCommands = [directoryConfigure, directoryPutAPIKey, assignmentRequest, delegationSet, delegationRevoke, approvalRequest, approvalVote]
+    public static let assignmentEvents = [directoryConfigured, directoryAPIKeyUpdated, recordAssigned, delegationGranted, delegationRevoked, approvalRequested,
                                           approvalVoteRecorded, approvalDecided]
 }

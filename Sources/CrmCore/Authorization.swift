@@ -26,6 +26,26 @@ public struct DirectoryUser: Sendable, Hashable, Codable {
     }
 }
 
+/// An API key of the gateway, stored by its SHA-256 only: whom it acts as, and whether it still works.
+public struct APIKey: Sendable, Hashable, Codable {
+    public let userId: String
+    public let name: String
+    public var active: Bool
+
+    public init(userId: String, name: String, active: Bool = true) {
+        self.userId = userId
+        self.name = name
+        self.active = active
+    }
+
+    /// A key reads `crm.<tenant>.<secret>`: the tenant it belongs to, or nil for anything else.
+    public static func tenant(of key: String) -> String? {
+        let parts = key.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "crm", !parts[1].isEmpty, parts[2].count >= 32 else { return nil }
+        return String(parts[1])
+    }
+}
+
 /// A tenant's settings that are not part of any definition.
 public struct TenantSettings: Sendable, Hashable, Codable {
     /// Users may assign records to themselves (DESIGN §4: not unless the tenant allows it).

@@ -27,20 +27,66 @@ public struct GatewayRoutes: Sendable {
     public func register(on router: Router<BasicRequestContext>) {
         router.get("healthz") { _, _ in try await self.health() }
         router.get("metrics") { _, _ in try await self.metrics() }
-        router.post("v1/commands") { request, context in try await self.publish(request, context: context) }
-        router.get("v1/tenants/:tenant/leads/:id") { _, context in
-            try await self.record(.lead, tenant: context.parameters.get("tenant") ?? "", id: context.parameters.get("id") ?? "")
+        router.post("v1/commands") { request, context in
+            try await self.authenticated(request) { caller in try await self.publish(request, caller: caller) }
         }
-        router.get("v1/tenants/:tenant/opportunities/:id") { _, context in
-            try await self.record(.opportunity, tenant: context.parameters.get("tenant") ?? "", id: context.parameters.get("id") ?? "")
+        router.get("v1/tenants/:tenant/leads/:id") { request, context in
+            try await self.scoped(request, context) { tenant in try await self.record(.lead, tenant: tenant, id: context.parameters.get("id") ?? "") }
         }
-        router.get("v1/tenants/:tenant/attachments/:sha256") { _, context in
-            try await self.attachment(tenant: context.parameters.get("tenant") ?? "", sha256: context.parameters.get("sha256") ?? "")
+        router.get("v1/tenants/:tenant/opportunities/:id") { request, context in
+            try await self.scoped(request, context) { tenant in try await self.record(.opportunity, tenant: tenant, id: context.parameters.get("id") ?? "") }
         }
-        router.get("v1/tenants/:tenant/:entity/:id/history") { _, context in
-            try await self.history(tenant: context.parameters.get("tenant") ?? "", entity: context.parameters.get("entity") ?? "",
-                                   id: context.parameters.get("id") ?? "")
+        router.get("v1/tenants/:tenant/attachments/:sha256") { request, context in
+            try await self.scoped(request, context) { tenant in try await self.attachment(tenant: tenant, sha256: context.parameters.get("sha256") ?? "") }
         }
+        router.get("v1/tenants/:tenant/:entity/:id/history") { request, context in
+            try await self.scoped(request, context) { tenant in
+                try await self.history(tenant: tenant, entity: context.parameters.get("entity") ?? "", id: context.parameters.get("id") ?? "")
+            }
+        }
+    }
+
+    /// Who a request acts as: the tenant and user of its API key.
+    struct Caller: Sendable {
+        let tenant: String
+        let user: String
+    }
+
+    /// Runs `body` for a request with a working API key (`Authorization: Bearer crm.<tenant>.<secret>`),
+    /// else answers 401. Keys are looked up by their SHA-256 in the tenant's directory; the key's user
+    /// must be active.
+    func authenticated(_ request: Request, _ body: (Caller) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            return unauthorized("send an API key: Authorization: Bearer crm.<tenant>.<secret> (crmctl apikey create)")
+        }
+        let key = String(header.dropFirst("Bearer ".count))
+        guard let tenant = APIKey.tenant(of: key), Identifier.isTenant(tenant) else { return unauthorized("the API key is not one of this CRM's") }
+        let shard = client.router.keys(forTenant: tenant)
+        let hash = Checksum.sha256(Array(key.utf8))
+        guard let stored = try await store.fields([HashRead(shard.directory(tenant: tenant), ["k:\(hash)"])])[0][0],
+              let apiKey = try? CrmStore.decode(APIKey.self, stored), apiKey.active else {
+            return unauthorized("unknown or revoked API key")
+        }
+        guard let user = try await store.directory(shard: shard, tenant: tenant, user: apiKey.userId).user, user.active else {
+            return unauthorized("the API key's user is not active")
+        }
+        return try await body(Caller(tenant: tenant, user: apiKey.userId))
+    }
+
+    /// An authenticated read of `/v1/tenants/{tenant}/…`: another tenant's data is not found, as if it did not exist.
+    func scoped(_ request: Request, _ context: BasicRequestContext, _ body: (String) async throws -> Response) async throws -> Response {
+        try await authenticated(request) { caller in
+            let tenant = context.parameters.get("tenant") ?? ""
+            guard Identifier.isTenant(tenant) else { return problem(.badRequest, "invalid_id", "bad tenant") }
+            guard tenant == caller.tenant else { return problem(.notFound, "not_found", "no such resource") }
+            return try await body(tenant)
+        }
+    }
+
+    private func unauthorized(_ message: String) -> Response {
+        var response = problem(.unauthorized, "unauthorized", message)
+        response.headers[.wwwAuthenticate] = "Bearer"
+        return response
     }
 
     /// 200 when Redis answers, 503 otherwise.
@@ -72,7 +118,9 @@ public struct GatewayRoutes: Sendable {
 
     /// `POST /v1/commands[?wait=ms]`: the body is one command envelope. 200 with `command.accepted`,
     /// 422 with `command.rejected`, 400 for an envelope that cannot be published, 504 when no outcome came in time.
-    func publish(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    /// The envelope's tenant must be the key's (403 otherwise); its actor becomes the key's user, so a
+    /// client can never act as someone else.
+    func publish(_ request: Request, caller: Caller) async throws -> Response {
         var request = request
         let body: ByteBuffer
         do {
@@ -80,13 +128,17 @@ public struct GatewayRoutes: Sendable {
         } catch {
             return problem(.contentTooLarge, "too_large", "the envelope is over the limit of \(maxEnvelopeBytes) bytes")
         }
-        let envelope: Envelope
+        var envelope: Envelope
         do {
             envelope = try EnvelopeReader(maxBytes: maxEnvelopeBytes).read(Array(buffer: body))
         } catch {
             return problem(.badRequest, error.reason, error.description)
         }
         guard envelope.kind == .command else { return problem(.badRequest, "wrong_stream", "\(envelope.type) is an event; only commands can be published") }
+        guard envelope.tenant == caller.tenant else {
+            return problem(.forbidden, "wrong_tenant", "this API key belongs to tenant '\(caller.tenant)', not '\(envelope.tenant)'")
+        }
+        envelope.actor = caller.user
         guard CommandRouting.stream(forType: envelope.type) != nil else {
             return problem(.badRequest, "unknown_type", "no command stream takes '\(envelope.type)'")
         }

@@ -2,13 +2,30 @@ import Contracts
 import Foundation
 import RedisClient
 import TestSupport
+import Synchronization
 import Testing
 
 @Suite("gateway over HTTP with the real binaries", .serialized)
 struct GatewayTests {
+    /// The API key requests carry unless told otherwise.
+    final class CurrentKey: Sendable {
+        let value = Mutex<String?>(nil)
+    }
+    let key = CurrentKey()
+
+    /// An admin and an API key for `tenant`, made with crmctl as an operator would.
+    func apiKey(_ deployment: Deployment, tenant: String, user: String = "u-17") async throws -> String {
+        let command = Envelope(type: "directory.put_user", kind: .command, tenant: tenant, actor: user, payload: ["userId": .string(user), "roles": ["admin", "sales"]])
+        #expect(try await deployment.crmctl(["publish", "-"], input: Data(command.encoded())).status == 0)
+        let created = try await deployment.crmctl(["apikey", "create", "--tenant", tenant, "--actor", user, "--user", user, "--name", "test"])
+        #expect(created.status == 0, "\(created.output)")
+        return created.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Calls the gateway with curl; returns the HTTP status and body.
-    func http(_ method: String, _ url: String, body: Data? = nil) async throws -> (status: Int, body: String) {
+    func http(_ method: String, _ url: String, body: Data? = nil, key: String? = nil) async throws -> (status: Int, body: String) {
         var arguments = ["-s", "-o", "/dev/stdout", "-w", "\n%{http_code}", "-X", method, url]
+        if let key = key ?? self.key.value.withLock({ $0 }) { arguments += ["-H", "authorization: Bearer \(key)"] }
         if body != nil { arguments += ["--data-binary", "@-", "-H", "content-type: application/json"] }
         let result = try await ServiceProcess.runTool("/usr/bin/curl", arguments: arguments, input: body)
         let lines = result.output.split(separator: "\n", omittingEmptySubsequences: false)
@@ -20,11 +37,22 @@ struct GatewayTests {
         let deployment = try await Deployment()
         try await deployment.start("pipeline-service")
         try await deployment.start("audit-service")
+        try await deployment.start("assignment-service")
+        let acme = try await apiKey(deployment, tenant: "acme")
+        let globex = try await apiKey(deployment, tenant: "globex", user: "u-9")
         let gateway = try await deployment.start("gateway", extra: ["CRM_HTTP_PORT": "0"])
         let port = try #require(gateway.log.split(separator: " ").first { $0.hasPrefix("http.port=") }?.dropFirst("http.port=".count))
         let base = "http://127.0.0.1:\(port)"
 
         #expect(try await http("GET", "\(base)/healthz").status == 200)
+        // SEC-CRM-0437: no key, a made-up key, a key of another tenant: refused.
+        let example = try Data(contentsOf: Deployment.examples.appendingPathComponent("01-definition.publish.json"))
+        #expect(try await http("POST", "\(base)/v1/commands", body: example).status == 401)
+        #expect(try await http("POST", "\(base)/v1/commands", body: example, key: "crm.acme.\(String(repeating: "x", count: 43))").status == 401)
+        #expect(try await http("GET", "\(base)/v1/tenants/acme/leads/L-1001", key: "not-a-key").status == 401)
+        let foreign = try await http("POST", "\(base)/v1/commands", body: example, key: globex)
+        #expect(foreign.status == 403 && foreign.body.contains("wrong_tenant"), "\(foreign.body)")
+        key.value.withLock { $0 = acme }
         for name in ["01-definition.publish.json", "04-lead.create.json"] {
             let body = try Data(contentsOf: Deployment.examples.appendingPathComponent(name))
             let response = try await http("POST", "\(base)/v1/commands", body: body)
@@ -56,7 +84,9 @@ struct GatewayTests {
         let entries = try JSONValue.parse(Array(history.body.utf8))
         guard case .array(let list) = entries else { Issue.record("history is not an array: \(history.body)"); return }
         #expect(list.map { $0["type"]?.stringValue } == ["lead.created", "command.accepted"])
-        #expect(try await http("GET", "\(base)/v1/tenants/globex/lead/L-1001/history").body == "[]")
+        #expect(try await http("GET", "\(base)/v1/tenants/globex/lead/L-1001/history").status == 404, "another tenant's data is not found")
+        #expect(try await http("GET", "\(base)/v1/tenants/acme/leads/L-1001", key: globex).status == 404)
+        #expect(try await http("GET", "\(base)/v1/tenants/globex/lead/L-1001/history", key: globex).body == "[]")
         #expect(try await http("GET", "\(base)/v1/tenants/ACME%7B/leads/L-1").status == 400)
         #expect(try await eventually { try await http("GET", "\(base)/metrics").body.contains("crm_messages_handled_total{service=\"pipeline\"}") })
 
@@ -72,6 +102,15 @@ struct GatewayTests {
         let altered = try await http("GET", "\(base)/v1/tenants/acme/attachments/\(sha)")
         #expect(altered.status == 500)
         #expect(altered.body.contains("corrupted"))
+
+        // The actor is the key's user, whatever the envelope says.
+        let impersonation = Envelope(type: "lead.create", kind: .command, tenant: "acme", actor: "u-someone-else", payload: ["leadId": "L-3", "data": ["name": "Impostor test"]])
+        #expect(try await http("POST", "\(base)/v1/commands", body: Data(impersonation.encoded())).status == 200)
+        #expect(try await deployment.envelopes(deployment.shard("acme").events).last { $0.type == "lead.created" }?.actor == "u-17")
+        // A revoked key stops working at once.
+        let revoked = try await deployment.crmctl(["apikey", "revoke", "--actor", "u-17", "--user", "u-17", acme])
+        #expect(revoked.status == 0, "\(revoked.output)")
+        #expect(try await http("GET", "\(base)/v1/tenants/acme/leads/L-1001").status == 401)
 
         gateway.signal(SIGTERM)
         #expect(await gateway.waitForExit() == 0, "\(gateway.log)")
