@@ -74,15 +74,21 @@ public struct PipelineDefinition: Sendable, Hashable, Codable {
     public var fields: [FieldRule]
     /// Roles allowed per permission (`create`, `update`, an action); none means open to every actor.
     public var permissions: [String: [String]]
+    /// Service-level promises per stage (SLA clocks); none by default.
+    public var sla: [SlaPolicy]
+    /// Business-hours calendars the SLA policies name; none by default.
+    public var calendars: [String: BusinessCalendar]
 
     public init(entity: EntityKind, name: String, stages: [StageDefinition], transitions: [TransitionDefinition] = [],
-                fields: [FieldRule] = [], permissions: [String: [String]] = [:]) {
+                fields: [FieldRule] = [], permissions: [String: [String]] = [:], sla: [SlaPolicy] = [], calendars: [String: BusinessCalendar] = [:]) {
         self.entity = entity
         self.name = name
         self.stages = stages
         self.transitions = transitions
         self.fields = fields
         self.permissions = permissions
+        self.sla = sla
+        self.calendars = calendars
     }
 
     public init(from decoder: any Decoder) throws {
@@ -94,6 +100,26 @@ public struct PipelineDefinition: Sendable, Hashable, Codable {
         // Definitions stored before field rules existed have none.
         fields = try container.decodeIfPresent([FieldRule].self, forKey: .fields) ?? []
         permissions = try container.decodeIfPresent([String: [String]].self, forKey: .permissions) ?? [:]
+        // Definitions stored before SLA policies existed have none.
+        sla = try container.decodeIfPresent([SlaPolicy].self, forKey: .sla) ?? []
+        calendars = try container.decodeIfPresent([String: BusinessCalendar].self, forKey: .calendars) ?? [:]
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case entity, name, stages, transitions, fields, permissions, sla, calendars
+    }
+
+    /// Leaves out empty SLA policies and calendars, so definitions without them store as before.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(entity, forKey: .entity)
+        try container.encode(name, forKey: .name)
+        try container.encode(stages, forKey: .stages)
+        try container.encode(transitions, forKey: .transitions)
+        try container.encode(fields, forKey: .fields)
+        try container.encode(permissions, forKey: .permissions)
+        if !sla.isEmpty { try container.encode(sla, forKey: .sla) }
+        if !calendars.isEmpty { try container.encode(calendars, forKey: .calendars) }
     }
 
     /// What expressions of this definition may read: `stage`, `version` and `data.<field>`
@@ -219,6 +245,7 @@ public struct CompiledDefinition: Sendable, Hashable {
                 }
             }
         }
+        problems += SlaRules.problems(in: definition)
         problems += registry.problems(in: definition)
         guard problems.isEmpty, let initial = initials.first else { throw DefinitionErrors(problems: problems) }
         return CompiledDefinition(source: definition, version: version, initialStage: initial, stageNames: definition.stages.map(\.name),

@@ -10,8 +10,13 @@ struct SlaTimerServiceCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: ServiceOptions
+    @OptionGroup var timers: SlaTimerOptions
 
     func run() async throws {
-        try await ServiceRunner.run(name: "sla-timer-service", options: options) { context in SlaTimerHandler(context: context) }
+        try await ServiceRunner.run(name: "sla-timer-service", options: options) { context in
+            SlaTimerHandler(context: context, options: timers)
+        } extraServices: { context in
+            [TimerFirer(context: context, options: timers)]
+        }
     }
 }

@@ -1,0 +1,35 @@
+public import CrmCore
+
+/// Reads the SLA parts of a `definition.publish` payload: `sla` (policies per stage) and `calendars`
+/// (business hours by name). Both are optional; the definition compiler checks their meaning.
+public enum SlaDefinitionPayload {
+    /// The payload keys this reader owns, for the definition reader's list of known fields.
+    public static let keys: Set<String> = ["sla", "calendars"]
+
+    public static func policies(_ reader: PayloadReader) throws(PayloadError) -> [SlaPolicy] {
+        try reader.objects("sla", required: false, maxCount: SlaRules.maximumPolicies).map { (policy: PayloadReader) throws(PayloadError) -> SlaPolicy in
+            try policy.allowOnly(["stage", "name", "within", "warnAt", "calendar"])
+            return SlaPolicy(stage: try policy.string("stage", maxLength: 63), name: try policy.string("name", maxLength: 63),
+                             within: try policy.string("within", maxLength: 64), warnAt: try policy.optionalNumber("warnAt"),
+                             calendar: try policy.optionalString("calendar", maxLength: 63))
+        }
+    }
+
+    public static func calendars(_ reader: PayloadReader) throws(PayloadError) -> [String: BusinessCalendar] {
+        guard let calendars = try reader.optionalObject("calendars") else { return [:] }
+        guard calendars.fields.count <= SlaRules.maximumCalendars else {
+            throw PayloadError(field: calendars.path, reason: "has more than \(SlaRules.maximumCalendars) calendars")
+        }
+        var result: [String: BusinessCalendar] = [:]
+        for name in calendars.fields.keys.sorted() {
+            let calendar = try PayloadReader(calendars.fields[name]!, path: calendars.at(name))
+            try calendar.allowOnly(["timeZone", "days", "start", "end", "holidays"])
+            result[name] = BusinessCalendar(
+                timeZone: try calendar.optionalString("timeZone", maxLength: 64) ?? "UTC",
+                days: try calendar.strings("days", maxCount: 7, rule: { _ in true }, expected: "a day name"),
+                start: try calendar.string("start", maxLength: 5), end: try calendar.string("end", maxLength: 5),
+                holidays: try calendar.strings("holidays", required: false, maxCount: 1000, rule: { _ in true }, expected: "a date"))
+        }
+        return result
+    }
+}

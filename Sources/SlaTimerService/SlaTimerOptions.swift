@@ -1,0 +1,26 @@
+public import ArgumentParser
+import ServiceKit
+
+/// sla-timer-service's own settings, beside the shared ones.
+public struct SlaTimerOptions: ParsableArguments, Sendable {
+    @Option(name: .customLong("timer-batch"), help: "Timers claimed and fired per shard per round (env CRM_TIMER_BATCH).")
+    public var batch: Int = Environment.int("CRM_TIMER_BATCH") ?? 500
+
+    @Option(name: .customLong("timer-lease-ms"), help: "How long a claimed timer is held before another consumer may take it over, in ms (env CRM_TIMER_LEASE_MS).")
+    public var leaseMilliseconds: Int = Environment.int("CRM_TIMER_LEASE_MS") ?? 10_000
+
+    @Option(name: .customLong("timer-poll-ms"), help: "Longest pause between looks for due timers, in ms (env CRM_TIMER_POLL_MS).")
+    public var pollMilliseconds: Int = Environment.int("CRM_TIMER_POLL_MS") ?? 5
+
+    @Option(name: .customLong("timer-retention-s"), help: "How long fired and cancelled timers are remembered, in s (env CRM_TIMER_RETENTION_S).")
+    public var retentionSeconds: Int = Environment.int("CRM_TIMER_RETENTION_S") ?? 7 * 86_400
+
+    public init() {}
+
+    public func validate() throws {
+        guard batch >= 1, batch <= 5000 else { throw ValidationError("--timer-batch (CRM_TIMER_BATCH) must be 1…5000, not \(batch)") }
+        guard leaseMilliseconds >= 100 else { throw ValidationError("--timer-lease-ms (CRM_TIMER_LEASE_MS) must be at least 100") }
+        guard pollMilliseconds >= 1, pollMilliseconds <= 60_000 else { throw ValidationError("--timer-poll-ms (CRM_TIMER_POLL_MS) must be 1…60000") }
+        guard retentionSeconds >= 60 else { throw ValidationError("--timer-retention-s (CRM_TIMER_RETENTION_S) must be at least 60") }
+    }
+}
