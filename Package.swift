@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(name: "CrmRedisTests", dependencies: ["CrmRedis", "Contracts", crypto], swiftSettings: strictSettings),
         .testTarget(
             name: "ServiceKitTests",
-            dependencies: ["ServiceKit", "PipelineService", "AuditService", "AssignmentService", "CrmRedis", "Contracts", "RedisClient", "TestSupport", log],
+            dependencies: ["ServiceKit", "PipelineService", "AuditService", "AssignmentService", "SlaTimerService", "CrmRedis", "Contracts", "RedisClient", "TestSupport", log],
             swiftSettings: strictSettings
         ),
         .testTarget(
