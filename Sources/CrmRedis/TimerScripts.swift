@@ -22,7 +22,7 @@ enum TimerScripts {
     ///       retention ms, op count, event count; per op: kind (schedule | put | cancel | cancel?), member,
     ///       due ms, timer JSON; per event: guard member ('' = always), envelope.
     /// Returns {'ok', indexes of the events written…}, {'replay', first outcome} or {'conflict', member, state}.
-    static let commit = RedisScript(prune + """
+    static let commit = RedisScript(prune + "\n" + """
     local function ack()
       if ARGV[4] ~= '' then redis.call('XACK', KEYS[4], ARGV[4], ARGV[5]) end
     end
@@ -129,7 +129,7 @@ enum TimerScripts {
     /// KEYS: events, leased, data, done. ARGV: lease expiry, now ms, retention ms, timer count;
     /// per timer: member, fired JSON, event count, envelopes…
     /// Returns the number of timers fired.
-    static let complete = RedisScript(prune + """
+    static let complete = RedisScript(prune + "\n" + """
     local expiry = tonumber(ARGV[1])
     local cursor = 5
     local fired = 0

@@ -17,9 +17,9 @@ public struct SlaTimerHandler: SingleMessageHandler {
     let clock: any WallClock
     let logger: Logger
 
-    public init(context: ServiceContext, options: SlaTimerOptions = SlaTimerOptions(), clock: any WallClock = SystemWallClock(),
+    public init(context: ServiceContext, settings: TimerSettings = TimerSettings(), clock: any WallClock = SystemWallClock(),
                 zones: any TimeZoneRules = SystemTimeZones()) {
-        let store = TimerStore(pool: context.pool, retentionMilliseconds: Int64(options.retentionSeconds) * 1000)
+        let store = TimerStore(pool: context.pool, retentionMilliseconds: settings.retentionMilliseconds)
         let policy = CommitPolicy(idempotencyTTLSeconds: context.options.idempotencyTTLSeconds)
         self.store = store
         self.policy = policy

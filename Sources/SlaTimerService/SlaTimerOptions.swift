@@ -17,10 +17,31 @@ public struct SlaTimerOptions: ParsableArguments, Sendable {
 
     public init() {}
 
+    /// The values, for the firing loop and the handler.
+    public var settings: TimerSettings {
+        TimerSettings(batch: batch, leaseMilliseconds: Int64(leaseMilliseconds), pollMilliseconds: Int64(pollMilliseconds),
+                      retentionMilliseconds: Int64(retentionSeconds) * 1000)
+    }
+
     public func validate() throws {
         guard batch >= 1, batch <= 5000 else { throw ValidationError("--timer-batch (CRM_TIMER_BATCH) must be 1…5000, not \(batch)") }
         guard leaseMilliseconds >= 100 else { throw ValidationError("--timer-lease-ms (CRM_TIMER_LEASE_MS) must be at least 100") }
         guard pollMilliseconds >= 1, pollMilliseconds <= 60_000 else { throw ValidationError("--timer-poll-ms (CRM_TIMER_POLL_MS) must be 1…60000") }
         guard retentionSeconds >= 60 else { throw ValidationError("--timer-retention-s (CRM_TIMER_RETENTION_S) must be at least 60") }
+    }
+}
+
+/// How timers are claimed and fired (defaults as the options').
+public struct TimerSettings: Sendable {
+    public var batch: Int
+    public var leaseMilliseconds: Int64
+    public var pollMilliseconds: Int64
+    public var retentionMilliseconds: Int64
+
+    public init(batch: Int = 500, leaseMilliseconds: Int64 = 10_000, pollMilliseconds: Int64 = 5, retentionMilliseconds: Int64 = 7 * 86_400_000) {
+        self.batch = batch
+        self.leaseMilliseconds = leaseMilliseconds
+        self.pollMilliseconds = pollMilliseconds
+        self.retentionMilliseconds = retentionMilliseconds
     }
 }

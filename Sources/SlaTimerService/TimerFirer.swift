@@ -21,13 +21,13 @@ public final class TimerFirer: Service, Sendable {
     let logger: Logger
     private let stopping = Atomic<Bool>(false)
 
-    public init(context: ServiceContext, options: SlaTimerOptions, clock: any WallClock = SystemWallClock()) {
-        self.store = TimerStore(pool: context.pool, retentionMilliseconds: Int64(options.retentionSeconds) * 1000)
+    public init(context: ServiceContext, settings: TimerSettings = TimerSettings(), clock: any WallClock = SystemWallClock()) {
+        self.store = TimerStore(pool: context.pool, retentionMilliseconds: settings.retentionMilliseconds)
         self.router = context.router
         self.clock = clock
-        self.batch = options.batch
-        self.lease = Int64(options.leaseMilliseconds)
-        self.poll = Int64(options.pollMilliseconds)
+        self.batch = settings.batch
+        self.lease = settings.leaseMilliseconds
+        self.poll = settings.pollMilliseconds
         self.logger = context.logger
     }
 

@@ -14,9 +14,9 @@ struct SlaTimerServiceCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await ServiceRunner.run(name: "sla-timer-service", options: options) { context in
-            SlaTimerHandler(context: context, options: timers)
+            SlaTimerHandler(context: context, settings: timers.settings)
         } extraServices: { context in
-            [TimerFirer(context: context, options: timers)]
+            [TimerFirer(context: context, settings: timers.settings)]
         }
     }
 }
