@@ -1,0 +1,146 @@
+import Contracts
+import CrmCore
+import CrmRedis
+import Foundation
+import Logging
+import RedisClient
+import ServiceKit
+import SlaTimerService
+import TestSupport
+import Testing
+
+/// sla-timer-service reacting to record events with SLA clocks, against a real redis-server.
+@Suite("sla-timer-service: SLA tracking")
+struct SlaTrackingTests {
+    let fixture: ConsumerFixture
+    let context: ServiceContext
+
+    init() async throws {
+        fixture = try await ConsumerFixture()
+        context = ServiceContext(name: "sla-timer-service", options: try ServiceOptions.fromEnvironment(), pool: fixture.pool, router: fixture.router,
+                                 logger: Logger(label: "test"))
+    }
+
+    /// Stores lead definition version 1 with these SLA policies, as pipeline-service would have.
+    func storeDefinition(sla: [SlaPolicy], calendars: [String: BusinessCalendar] = [:]) async throws {
+        var definition = PipelineDefinition(entity: .lead, name: "Inbound", stages: [
+            StageDefinition(name: "new", initial: true), StageDefinition(name: "contacted"), StageDefinition(name: "won", terminal: .won),
+        ], transitions: [TransitionDefinition(action: "contact", from: ["new"], to: "contacted"),
+                         TransitionDefinition(action: "close_won", from: ["contacted"], to: "won")])
+        definition.sla = sla
+        definition.calendars = calendars
+        #expect(throws: Never.self) { try CompiledDefinition.compile(definition, version: 1) }
+        try await fixture.redis.send("HSET", fixture.shard.definitions(tenant: fixture.tenant, entity: "lead"), "v", 1, "d:1",
+                                     Array(try JSONEncoder().encode(definition)))
+    }
+
+    func created(_ leadID: String, at time: String = Envelope.timestamp()) async throws -> Envelope {
+        try await fixture.redis.send("HSET", fixture.shard.record(tenant: fixture.tenant, entity: "lead", id: leadID), "v", 1, "d",
+                                     "{\"id\":\"\(leadID)\",\"stage\":\"new\",\"definitionVersion\":1,\"data\":{},\"version\":1}")
+        return Envelope(type: "lead.created", kind: .event, tenant: fixture.tenant, actor: "u-17", occurredAt: time,
+                        payload: ["leadId": .string(leadID), "stage": "new", "definitionVersion": 1, "recordVersion": 1, "data": [:]])
+    }
+
+    func moved(_ leadID: String, from: String, to: String) -> Envelope {
+        Envelope(type: "lead.stage_changed", kind: .event, tenant: fixture.tenant, actor: "u-17",
+                 payload: ["leadId": .string(leadID), "action": "contact", "from": .string(from), "to": .string(to), "recordVersion": 2])
+    }
+
+    func publish(_ event: Envelope) async throws {
+        try await fixture.publishRaw(event.encoded(), to: fixture.shard.events)
+    }
+
+    func events(_ type: String) async throws -> [Envelope] {
+        try await fixture.redis.xrange(fixture.shard.events).map { try EnvelopeReader().read($0.field("envelope") ?? []) }.filter { $0.type == type }
+    }
+
+    func withService(_ body: () async throws -> Void) async throws {
+        let consumer = fixture.consumer(SlaTimerHandler(context: context), name: "sla-1")
+        let firer = TimerFirer(context: context, settings: TimerSettings(pollMilliseconds: 5))
+        let firing = Task { try await firer.run() }
+        try await running(consumer, body)
+        firer.requestStop()
+        try await firing.value
+    }
+
+    // FUN-CRM-0286, USE-CRM-0560: at risk at the warning share, breached at the deadline, with real short durations.
+    @Test("a lead entering a stage with an SLA: sla.started, then sla.at_risk and sla.breached at their instants")
+    func startedAtRiskBreached() async throws {
+        try await storeDefinition(sla: [SlaPolicy(stage: "new", name: "first_response", within: "PT0.8S", warnAt: 0.5)])
+        let event = try await created("L-1")
+        let start = try #require(TimerDue.instant(event.occurredAt))
+        try await withService {
+            try await publish(event)
+            #expect(try await eventually(timeout: .seconds(5)) { try await events("sla.breached").count == 1 })
+        }
+        let started = try #require(try await events("sla.started").first)
+        #expect(started.payload["recordId"] == "L-1")
+        #expect(started.payload["entity"] == "lead")
+        #expect(started.payload["sla"] == "first_response")
+        #expect(started.causationId == event.id)
+        #expect(started.payload["deadline"] == .string(InstantText.rfc3339(milliseconds: start + 800)))
+        #expect(started.payload["atRiskAt"] == .string(InstantText.rfc3339(milliseconds: start + 400)))
+        let atRisk = try #require(try await events("sla.at_risk").first)
+        let breached = try #require(try await events("sla.breached").first)
+        let atRiskAt = try #require(atRisk.payload["atRiskAt"]?.stringValue.flatMap(TimerDue.instant))
+        let breachedAt = try #require(breached.payload["breachedAt"]?.stringValue.flatMap(TimerDue.instant))
+        #expect(atRiskAt >= start + 400 && atRiskAt < start + 800, "at risk after 80 % … here 50 %, before the deadline")
+        #expect(breachedAt >= start + 800, "never early")
+        #expect(try await events("sla.met").isEmpty)
+    }
+
+    // FUN-CRM-0286: a response before the deadline meets the SLA and cancels its timers.
+    @Test("leaving the stage before the deadline: sla.met, and no at-risk or breach afterwards")
+    func met() async throws {
+        try await storeDefinition(sla: [SlaPolicy(stage: "new", name: "first_response", within: "PT0.6S")])
+        try await withService {
+            try await publish(try await created("L-2"))
+            #expect(try await eventually { try await events("sla.started").count == 1 })
+            try await publish(moved("L-2", from: "new", to: "contacted"))
+            #expect(try await eventually { try await events("sla.met").count == 1 })
+            try await Task.sleep(for: .milliseconds(900))
+        }
+        let met = try #require(try await events("sla.met").first)
+        #expect(met.payload["recordId"] == "L-2")
+        #expect(met.payload["metAt"] != nil)
+        #expect(try await events("sla.at_risk").isEmpty)
+        #expect(try await events("sla.breached").isEmpty, "no breach after the SLA was met")
+        #expect(try await fixture.redis.send("ZCARD", fixture.shard.timersDue).integer == 0)
+    }
+
+    // USE-CRM-0560: the business-hours calendar of the definition sets the instants.
+    @Test("a lead created Friday 17:00 with 4 business hours, Mon–Fri 9–17: sla.started names Monday 12:12 and 13:00")
+    func businessCalendar() async throws {
+        try await storeDefinition(sla: [SlaPolicy(stage: "new", name: "first_response", within: "PT4H", calendar: "office")],
+                                  calendars: ["office": BusinessCalendar(timeZone: "UTC", days: ["mon", "tue", "wed", "thu", "fri"], start: "09:00", end: "17:00")])
+        try await withService {
+            try await publish(try await created("L-3", at: "2026-11-27T17:00:00.000Z"))
+            try await publish(moved("L-9", from: "new", to: "contacted"))  // an unknown record: nothing to do
+            #expect(try await eventually { try await events("sla.started").count == 1 })
+        }
+        let started = try #require(try await events("sla.started").first)
+        #expect(started.payload["atRiskAt"] == "2026-11-30T12:12:00.000Z")
+        #expect(started.payload["deadline"] == "2026-11-30T13:00:00.000Z")
+        #expect(started.payload["calendar"] == "office")
+        #expect(try await fixture.dlq().isEmpty)
+    }
+
+    @Test("events without SLA work are acknowledged without effect; a redelivered event starts nothing twice")
+    func idempotent() async throws {
+        try await storeDefinition(sla: [SlaPolicy(stage: "new", name: "first_response", within: "PT1H")])
+        let event = try await created("L-4")
+        let other = Envelope(type: "lead.updated", kind: .event, tenant: fixture.tenant, actor: "u-17", payload: ["leadId": "L-4"])
+        try await withService {
+            try await publish(event)
+            try await publish(event)
+            try await publish(other)
+            #expect(try await eventually {
+                let groups = try await fixture.redis.xinfoGroups(fixture.shard.events)
+                return groups.first?.lag == 0 && groups.first?.pending == 0
+            })
+        }
+        #expect(try await events("sla.started").count == 1)
+        #expect(try await fixture.redis.send("ZCARD", fixture.shard.timersDue).integer == 2, "one at-risk and one breach timer")
+        #expect(try await fixture.dlq().isEmpty)
+    }
+}
