@@ -17,7 +17,7 @@ struct TimerRulesTests {
     }
 
     @Test("malformed durations are refused with a reason", arguments: [
-        "", "P", "PT", "4H", "P1M", "P1Y", "PT4", "PT4X", "P1H", "PT1H1H", "PT0S", "PT1.2345S", "P1.5D", "P99999999999999D", "pt4h",
+        "", "P", "PT", "4H", "P1M", "P1Y", "PT4", "PT4X", "P1H", "PT1H1H", "PT0S", "PT1.2345S", "P1.5D", "P99999999999999D", "pt4h", "PT30M2H", "P1DT",
     ])
     func refuses(text: String) {
         #expect(throws: ISODuration.ParseError.self) { try ISODuration.parse(text) }

@@ -33,7 +33,8 @@ public struct ISODuration: Sendable, Hashable, CustomStringConvertible {
         var index = 1
         var inTime = false
         var total: Int64 = 0
-        var seenUnits: [UInt8] = []
+        // Units must come largest first (W, D, then H, M, S), each at most once, as ISO 8601 writes them.
+        var lastRank = -1
         var sawPart = false
         while index < bytes.count {
             if bytes[index] == UInt8(ascii: "T") {
@@ -82,8 +83,9 @@ public struct ISODuration: Sendable, Hashable, CustomStringConvertible {
             default:
                 throw fail("unknown unit '\(String(decoding: [unit], as: UTF8.self))'\(inTime ? " after T" : " before T")")
             }
-            guard !seenUnits.contains(unit) else { throw fail("a unit appears twice") }
-            seenUnits.append(unit)
+            let rank = inTime ? [UInt8(ascii: "H"): 2, UInt8(ascii: "M"): 3, UInt8(ascii: "S"): 4][unit]! : (unit == UInt8(ascii: "W") ? 0 : 1)
+            guard rank > lastRank else { throw fail("units must come largest first, each once (e.g. P1DT2H30M)") }
+            lastRank = rank
             total += whole * unitMillis + fractionMillis
             sawPart = true
             guard total <= maximumMilliseconds else { throw fail("longer than ten years") }

@@ -1,0 +1,76 @@
+import Contracts
+import Foundation
+import RedisClient
+import TestSupport
+import Testing
+
+@Suite("sla-timer-service with the real binaries", .serialized)
+struct TimerServiceTests {
+    static let total = 3000
+
+    func schedules(_ count: Int, at due: Date) -> [Envelope] {
+        let at = Envelope.timestamp(due)
+        return (0..<count).map { index in
+            Envelope(type: "timer.schedule", kind: .command, tenant: "acme", actor: "u-17", payload: ["timerId": .string("T-\(index)"), "at": .string(at)])
+        }
+    }
+
+    func publishAll(_ commands: [Envelope], to deployment: Deployment) async throws {
+        let stream = deployment.shard("acme").commands(.sla)
+        for chunk in stride(from: 0, to: commands.count, by: 500) {
+            let batch = commands[chunk..<min(chunk + 500, commands.count)].map { StreamCommands.xadd(stream, fields: [("envelope", $0.encoded())]) }
+            _ = try await deployment.redis.pipeline(Array(batch))
+        }
+    }
+
+    // SEC-CRM-0425, FUN-CRM-0290: a consumer killed while it holds leases loses no timer and fires none twice.
+    @Test("an sla-timer-service SIGKILLed while holding leases: its timers fire on the survivors, each exactly once, none early")
+    func sigkillHoldingLeases() async throws {
+        let deployment = try await Deployment()
+        let tuning = ["CRM_TIMER_LEASE_MS": "1000", "CRM_TIMER_BATCH": "100"]
+        let doomed = try await deployment.start("sla-timer-service", consumer: "doomed", extra: tuning)
+        let due = Date().addingTimeInterval(2)
+        let dueText = Envelope.timestamp(due)
+        try await publishAll(schedules(Self.total, at: due), to: deployment)
+        let shard = deployment.shard("acme")
+        #expect(try await deployment.drained(shard.commands(.sla), timeout: .seconds(60)), "every schedule command handled")
+        let accepted = try await deployment.envelopes(shard.events).filter { $0.type == "command.accepted" }
+        #expect(accepted.count == Self.total)
+
+        // Freeze it at the moment it holds leases, and kill it then (else let it go on and look again).
+        var killedHolding = false
+        for _ in 0..<2000 where !killedHolding {
+            doomed.signal(SIGSTOP)
+            try await Task.sleep(for: .milliseconds(2))  // let Redis finish what the frozen process already sent
+            if try await deployment.redis.send("ZCARD", shard.timersLeased).integer ?? 0 > 0 {
+                doomed.signal(SIGKILL)
+                killedHolding = true
+            } else {
+                doomed.signal(SIGCONT)
+                try await Task.sleep(for: .milliseconds(1))
+            }
+        }
+        #expect(killedHolding, "the kill landed while the consumer held claimed, unfired timers")
+        #expect(await doomed.waitForExit() == 128 + SIGKILL)
+        let stranded = try await deployment.redis.send("ZCARD", shard.timersLeased).integer ?? 0
+        #expect(stranded > 0)
+
+        for name in ["survivor-1", "survivor-2"] { try await deployment.start("sla-timer-service", consumer: name, extra: tuning) }
+        func fired() async throws -> [Envelope] { try await deployment.envelopes(shard.events).filter { $0.type == "timer.fired" } }
+        #expect(try await eventually(timeout: .seconds(30), every: .milliseconds(50)) { try await fired().count >= Self.total })
+        try await Task.sleep(for: .milliseconds(1500))  // past another lease: a second firing would show now
+        let events = try await fired()
+        #expect(events.count == Self.total, "one timer.fired per timer (\(stranded) were stranded with the dead consumer)")
+        #expect(Set(events.compactMap { $0.payload["timerId"]?.stringValue }).count == Self.total)
+        #expect(events.allSatisfy { ($0.payload["firedAt"]?.stringValue ?? "") >= dueText }, "none early")
+        #expect(try await deployment.redis.send("ZCARD", shard.timersLeased).integer == 0)
+        #expect(try await deployment.redis.xlen(shard.dlq) == 0)
+
+        // Cancel after firing is answered clearly through crmctl.
+        let cancel = Envelope(type: "timer.cancel", kind: .command, tenant: "acme", actor: "u-17", payload: ["timerId": "T-0"])
+        let result = try await deployment.crmctl(["publish", "-"], input: Data(cancel.encoded()))
+        #expect(result.status == 1)
+        #expect(result.output.contains("already_fired"), "\(result.output)")
+        await deployment.stopAll()
+    }
+}
