@@ -107,9 +107,10 @@ public enum MessageType {
     public static let slaAtRisk = "sla.at_risk"
     public static let slaBreached = "sla.breached"
     public static let slaMet = "sla.met"
+    public static let recordEscalated = "record.escalated"
     /// sla-timer-service's own commands and events.
     public static let slaCommands = [timerSchedule, timerCancel]
-    public static let slaEvents = [timerFired, slaStarted, slaAtRisk, slaBreached, slaMet]
+    public static let slaEvents = [timerFired, slaStarted, slaAtRisk, slaBreached, slaMet, recordEscalated]
 
     public static let commands = [definitionPublish, leadCreate, leadUpdate, leadApply, opportunityCreate, opportunityUpdate, opportunityApply,
                                   contactAdd, contactUpdate, fieldsConfigure, interactionLog, directoryPutUser] + slaCommands

@@ -78,9 +78,12 @@ public struct PipelineDefinition: Sendable, Hashable, Codable {
     public var sla: [SlaPolicy]
     /// Business-hours calendars the SLA policies name; none by default.
     public var calendars: [String: BusinessCalendar]
+    /// Escalation levels for stale records; none by default.
+    public var escalation: [EscalationLevel]
 
     public init(entity: EntityKind, name: String, stages: [StageDefinition], transitions: [TransitionDefinition] = [],
-                fields: [FieldRule] = [], permissions: [String: [String]] = [:], sla: [SlaPolicy] = [], calendars: [String: BusinessCalendar] = [:]) {
+                fields: [FieldRule] = [], permissions: [String: [String]] = [:], sla: [SlaPolicy] = [], calendars: [String: BusinessCalendar] = [:],
+                escalation: [EscalationLevel] = []) {
         self.entity = entity
         self.name = name
         self.stages = stages
@@ -89,6 +92,7 @@ public struct PipelineDefinition: Sendable, Hashable, Codable {
         self.permissions = permissions
         self.sla = sla
         self.calendars = calendars
+        self.escalation = escalation
     }
 
     public init(from decoder: any Decoder) throws {
@@ -103,13 +107,14 @@ public struct PipelineDefinition: Sendable, Hashable, Codable {
         // Definitions stored before SLA policies existed have none.
         sla = try container.decodeIfPresent([SlaPolicy].self, forKey: .sla) ?? []
         calendars = try container.decodeIfPresent([String: BusinessCalendar].self, forKey: .calendars) ?? [:]
+        escalation = try container.decodeIfPresent([EscalationLevel].self, forKey: .escalation) ?? []
     }
 
     enum CodingKeys: String, CodingKey {
-        case entity, name, stages, transitions, fields, permissions, sla, calendars
+        case entity, name, stages, transitions, fields, permissions, sla, calendars, escalation
     }
 
-    /// Leaves out empty SLA policies and calendars, so definitions without them store as before.
+    /// Leaves out empty SLA policies, calendars and escalation levels, so definitions without them store as before.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(entity, forKey: .entity)
@@ -120,6 +125,7 @@ public struct PipelineDefinition: Sendable, Hashable, Codable {
         try container.encode(permissions, forKey: .permissions)
         if !sla.isEmpty { try container.encode(sla, forKey: .sla) }
         if !calendars.isEmpty { try container.encode(calendars, forKey: .calendars) }
+        if !escalation.isEmpty { try container.encode(escalation, forKey: .escalation) }
     }
 
     /// What expressions of this definition may read: `stage`, `version` and `data.<field>`
@@ -246,6 +252,7 @@ public struct CompiledDefinition: Sendable, Hashable {
             }
         }
         problems += SlaRules.problems(in: definition)
+        problems += Escalations.problems(in: definition)
         problems += registry.problems(in: definition)
         guard problems.isEmpty, let initial = initials.first else { throw DefinitionErrors(problems: problems) }
         return CompiledDefinition(source: definition, version: version, initialStage: initial, stageNames: definition.stages.map(\.name),

@@ -34,6 +34,29 @@ public struct TimerRecord: Sendable, Hashable, Codable {
         }
     }
 
+    /// What an escalation timer stands for: a level of a stale record's escalation.
+    public struct EscalationMark: Sendable, Hashable, Codable {
+        public var entity: String
+        public var recordId: String
+        public var level: Int
+        public var action: String
+        public var to: String
+        public var from: String
+        public var after: String
+        public var lastActivityAt: Int64
+
+        public init(entity: String, recordId: String, level: Int, action: String, to: String, from: String, after: String, lastActivityAt: Int64) {
+            self.entity = entity
+            self.recordId = recordId
+            self.level = level
+            self.action = action
+            self.to = to
+            self.from = from
+            self.after = after
+            self.lastActivityAt = lastActivityAt
+        }
+    }
+
     public var tenant: String
     public var timerId: String
     /// Due time, ms since the epoch.
@@ -50,9 +73,12 @@ public struct TimerRecord: Sendable, Hashable, Codable {
     public var data: JSONValue?
     /// Set for the timers sla-timer-service schedules for SLA clocks.
     public var sla: SlaMark?
+    /// Set for the timers of stale-record escalation.
+    public var escalation: EscalationMark?
 
     public init(tenant: String, timerId: String, dueAt: Int64, status: Status = .pending, scheduledAt: Int64, doneAt: Int64? = nil,
-                actor: String, correlationId: String, causationId: String, data: JSONValue? = nil, sla: SlaMark? = nil) {
+                actor: String, correlationId: String, causationId: String, data: JSONValue? = nil, sla: SlaMark? = nil,
+                escalation: EscalationMark? = nil) {
         self.tenant = tenant
         self.timerId = timerId
         self.dueAt = dueAt
@@ -64,6 +90,7 @@ public struct TimerRecord: Sendable, Hashable, Codable {
         self.causationId = causationId
         self.data = data
         self.sla = sla
+        self.escalation = escalation
     }
 
     public var member: String { TimerMember.make(tenant: tenant, timerID: timerId) }

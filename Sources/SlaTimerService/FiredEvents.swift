@@ -8,6 +8,16 @@ enum FiredEvents {
     static func events(for timer: TimerRecord, firedAt now: Int64) -> [Envelope] {
         let id = TimerStore.firingID(member: timer.member, dueAt: timer.dueAt)
         let firedAt = InstantText.rfc3339(milliseconds: now)
+        if let escalation = timer.escalation {
+            let payload: [String: JSONValue] = [
+                "subject": .string("\(escalation.entity):\(escalation.recordId)"), "entity": .string(escalation.entity),
+                "recordId": .string(escalation.recordId), "level": .integer(Int64(escalation.level)), "action": .string(escalation.action),
+                "from": .string(escalation.from), "to": .string(escalation.to),
+                "reason": .string("no activity for \(escalation.after) since \(InstantText.rfc3339(milliseconds: escalation.lastActivityAt))"),
+                "lastActivityAt": .string(InstantText.rfc3339(milliseconds: escalation.lastActivityAt)), "escalatedAt": .string(firedAt),
+            ]
+            return [envelope(id: id, type: MessageType.recordEscalated, timer: timer, at: firedAt, payload: .object(payload))]
+        }
         guard let mark = timer.sla else {
             var payload: [String: JSONValue] = [
                 "timerId": .string(timer.timerId), "dueAt": .string(InstantText.rfc3339(milliseconds: timer.dueAt)), "firedAt": .string(firedAt),
@@ -37,7 +47,7 @@ enum FiredEvents {
 enum SlaPayloads {
     static func base(_ mark: TimerRecord.SlaMark) -> [String: JSONValue] {
         [
-            "entity": .string(mark.entity), "recordId": .string(mark.recordId), "sla": .string(mark.policy), "stage": .string(mark.stage),
+            "subject": .string("\(mark.entity):\(mark.recordId)"), "entity": .string(mark.entity), "recordId": .string(mark.recordId), "sla": .string(mark.policy), "stage": .string(mark.stage),
             "within": .string(mark.within), "startedAt": .string(InstantText.rfc3339(milliseconds: mark.startedAt)),
             "deadline": .string(InstantText.rfc3339(milliseconds: mark.deadline)),
         ]

@@ -6,13 +6,13 @@ import RedisClient
 public import ServiceKit
 
 /// sla-timer-service's consumer: `timer.schedule` and `timer.cancel` on `crm:{sN}:cmd:sla`, and, on
-/// `crm:{sN}:events` in its own group, the record events that start and stop SLA clocks. Firing due
+/// `crm:{sN}:events` in its own group, the record events that drive SLA clocks and escalation. Firing due
 /// timers is `TimerFirer`'s job, beside this consumer.
 public struct SlaTimerHandler: SingleMessageHandler {
     public let group = "sla"
     public let catalog = MessageCatalog.v1.restricted(to: Set(MessageType.slaCommands + MessageType.events))
     let store: TimerStore
-    let tracker: SlaTracker
+    let reactor: RecordReactor
     let policy: CommitPolicy
     let clock: any WallClock
     let logger: Logger
@@ -25,7 +25,8 @@ public struct SlaTimerHandler: SingleMessageHandler {
         self.policy = policy
         self.clock = clock
         self.logger = context.logger
-        self.tracker = SlaTracker(store: store, pool: context.pool, group: "sla", policy: policy, zones: zones, logger: context.logger)
+        self.reactor = RecordReactor(store: store, pool: context.pool, group: "sla", policy: policy,
+                                     sla: SlaTracker(store: store, zones: zones, logger: context.logger))
     }
 
     public func streams(of shard: ShardKeys) -> [String] { [shard.commands(.sla), shard.events] }
@@ -36,8 +37,8 @@ public struct SlaTimerHandler: SingleMessageHandler {
         if envelope.kind == .command {
             return Ordering(scope: envelope.tenant, key: "timer:\(envelope.payload["timerId"]?.stringValue ?? envelope.id)")
         }
-        if let move = SlaTracker.move(of: envelope) {
-            return Ordering(scope: envelope.tenant, key: "record:\(move.entity.rawValue):\(move.recordID)")
+        if let activity = RecordActivity.of(envelope) {
+            return Ordering(scope: envelope.tenant, key: "record:\(activity.entity.rawValue):\(activity.recordID)")
         }
         return Ordering(scope: envelope.tenant, key: "event:\(envelope.id)")
     }
@@ -47,7 +48,7 @@ public struct SlaTimerHandler: SingleMessageHandler {
         let onEvents = message.stream == message.shard.events
         switch (onEvents, envelope.kind) {
         case (true, .event):
-            return try await tracker.react(to: message)
+            return try await reactor.react(to: message)
         case (false, .command):
             try await decideAndCommit(message)
             return true

@@ -22,21 +22,27 @@ struct SlaTrackingTests {
     }
 
     /// Stores lead definition version 1 with these SLA policies, as pipeline-service would have.
-    func storeDefinition(sla: [SlaPolicy], calendars: [String: BusinessCalendar] = [:]) async throws {
+    func storeDefinition(sla: [SlaPolicy] = [], calendars: [String: BusinessCalendar] = [:], escalation: [EscalationLevel] = []) async throws {
         var definition = PipelineDefinition(entity: .lead, name: "Inbound", stages: [
             StageDefinition(name: "new", initial: true), StageDefinition(name: "contacted"), StageDefinition(name: "won", terminal: .won),
         ], transitions: [TransitionDefinition(action: "contact", from: ["new"], to: "contacted"),
                          TransitionDefinition(action: "close_won", from: ["contacted"], to: "won")])
         definition.sla = sla
         definition.calendars = calendars
+        definition.escalation = escalation
         #expect(throws: Never.self) { try CompiledDefinition.compile(definition, version: 1) }
         try await fixture.redis.send("HSET", fixture.shard.definitions(tenant: fixture.tenant, entity: "lead"), "v", 1, "d:1",
                                      Array(try JSONEncoder().encode(definition)))
     }
 
-    func created(_ leadID: String, at time: String = Envelope.timestamp()) async throws -> Envelope {
+    /// Stores the record as pipeline-service would have, in `stage`.
+    func storeRecord(_ leadID: String, stage: String = "new") async throws {
         try await fixture.redis.send("HSET", fixture.shard.record(tenant: fixture.tenant, entity: "lead", id: leadID), "v", 1, "d",
-                                     "{\"id\":\"\(leadID)\",\"stage\":\"new\",\"definitionVersion\":1,\"data\":{},\"version\":1}")
+                                     "{\"id\":\"\(leadID)\",\"stage\":\"\(stage)\",\"definitionVersion\":1,\"data\":{},\"version\":1}")
+    }
+
+    func created(_ leadID: String, at time: String = Envelope.timestamp()) async throws -> Envelope {
+        try await storeRecord(leadID)
         return Envelope(type: "lead.created", kind: .event, tenant: fixture.tenant, actor: "u-17", occurredAt: time,
                         payload: ["leadId": .string(leadID), "stage": "new", "definitionVersion": 1, "recordVersion": 1, "data": [:]])
     }
@@ -142,5 +148,45 @@ struct SlaTrackingTests {
         #expect(try await events("sla.started").count == 1)
         #expect(try await fixture.redis.send("ZCARD", fixture.shard.timersDue).integer == 2, "one at-risk and one breach timer")
         #expect(try await fixture.dlq().isEmpty)
+    }
+
+    // BUS-CRM-0051, FUN-CRM-0285, USE-CRM-0559: three levels fire in order; activity resets them;
+    // each step is a record.escalated event naming the record as its subject (its audit history).
+    @Test("stale lead: levels 1, 2, 3 escalate in order; an update resets the count; a terminal stage stops it")
+    func escalation() async throws {
+        try await storeDefinition(escalation: [
+            EscalationLevel(after: "PT0.3S", action: .notify, to: "owner"),
+            EscalationLevel(after: "PT0.6S", action: .reassign, to: "manager"),
+            EscalationLevel(after: "PT0.9S", action: .reassign, to: "director"),
+        ])
+        var updateAt: Int64 = 0
+        try await withService {
+            try await publish(try await created("L-5"))
+            #expect(try await eventually(timeout: .seconds(5), every: .milliseconds(5)) { try await events("record.escalated").count == 1 })
+            let update = Envelope(type: "lead.updated", kind: .event, tenant: fixture.tenant, actor: "u-17",
+                                  payload: ["leadId": "L-5", "changes": [], "recordVersion": 2])
+            updateAt = try #require(TimerDue.instant(update.occurredAt))
+            try await publish(update)
+            #expect(try await eventually(timeout: .seconds(5)) { try await events("record.escalated").count == 4 })
+            try await Task.sleep(for: .milliseconds(300))
+
+            // A lead that is won no longer escalates.
+            try await publish(try await created("L-6"))
+            try await storeRecord("L-6", stage: "won")
+            try await publish(moved("L-6", from: "new", to: "won"))
+            try await Task.sleep(for: .milliseconds(1200))
+        }
+        let escalated = try await events("record.escalated")
+        let forL5 = escalated.filter { $0.payload["recordId"] == "L-5" }
+        #expect(forL5.map { $0.payload["level"] } == [1, 1, 2, 3], "level 1, then the update resets: 1, 2, 3 again")
+        #expect(forL5.map { $0.payload["to"] } == ["owner", "owner", "manager", "director"])
+        #expect(forL5.map { $0.payload["from"] } == ["owner", "owner", "owner", "manager"])
+        #expect(forL5.allSatisfy { $0.payload["subject"] == "lead:L-5" })
+        let levelTwo = try #require(forL5.first { $0.payload["level"] == 2 })
+        let levelTwoAt = try #require(levelTwo.payload["escalatedAt"]?.stringValue.flatMap(TimerDue.instant))
+        #expect(levelTwoAt >= updateAt + 600, "counted from the last activity")
+        #expect(levelTwo.payload["action"] == "reassign")
+        #expect(levelTwo.payload["reason"]?.stringValue?.hasPrefix("no activity for PT0.6S since") == true)
+        #expect(escalated.filter { $0.payload["recordId"] == "L-6" }.count <= 1, "at most level 1 before the lead was won, nothing after")
     }
 }
