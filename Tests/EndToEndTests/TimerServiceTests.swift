@@ -74,3 +74,46 @@ struct TimerServiceTests {
         await deployment.stopAll()
     }
 }
+
+@Suite("SLA and escalation with the real binaries", .serialized)
+struct SlaServiceTests {
+    // FUN-CRM-0286, FUN-CRM-0285, SEC-CRM-0461: short real durations through the real services; every
+    // event validates against its schema, and the record's audit history holds each SLA and escalation step.
+    @Test("a lead under an SLA and escalation levels: started, at risk, breached, escalated; in its history; every event valid")
+    func slaThroughTheServices() async throws {
+        let deployment = try await Deployment()
+        try await deployment.start("sla-timer-service")
+        try await deployment.start("audit-service")
+        let shard = deployment.shard("acme")
+        // The definition as pipeline-service stores it once definition.publish carries `sla` and `escalation`.
+        let definition: JSONValue = [
+            "entity": "lead", "name": "Inbound", "transitions": [["action": "contact", "from": ["new"], "to": "contacted"]],
+            "stages": [["name": "new", "initial": true], ["name": "contacted", "initial": false]], "fields": [], "permissions": [:],
+            "sla": [["stage": "new", "name": "first_response", "within": "PT0.6S", "warnAt": 0.5]],
+            "escalation": [["after": "PT0.4S", "action": "notify", "to": "owner"], ["after": "PT0.8S", "action": "reassign", "to": "manager"]],
+        ]
+        try await deployment.redis.send("HSET", shard.definitions(tenant: "acme", entity: "lead"), "v", 1, "d:1", definition.compactJSON)
+        try await deployment.redis.send("HSET", shard.record(tenant: "acme", entity: "lead", id: "L-7"), "v", 1, "d",
+                                        "{\"id\":\"L-7\",\"stage\":\"new\",\"definitionVersion\":1,\"data\":{},\"version\":1}")
+        let created = Envelope(type: "lead.created", kind: .event, tenant: "acme", actor: "u-17",
+                               payload: ["leadId": "L-7", "stage": "new", "definitionVersion": 1, "recordVersion": 1, "data": [:]])
+        try await deployment.redis.xadd(shard.events, fields: [("envelope", created.encoded())])
+        let expected = ["sla.started", "sla.at_risk", "sla.breached", "record.escalated", "record.escalated"]
+        #expect(try await eventually(timeout: .seconds(10)) {
+            try await deployment.envelopes(shard.events).filter { expected.contains($0.type) }.count == expected.count
+        })
+        #expect(try await deployment.drained(shard.events))
+        let events = try await deployment.envelopes(shard.events)
+        #expect(events.map(\.type).filter { $0 != "lead.created" }.sorted() == expected.sorted())
+
+        let file = deployment.server.directory.appendingPathComponent("sla-events.jsonl")
+        try events.map(\.json).joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        let validation = try await Deployment.validateContracts([file.path])
+        #expect(validation.status == 0, "\(validation.output)")
+
+        let history = try await deployment.crmctl(["history", "--tenant", "acme", "lead", "L-7"])
+        #expect(history.status == 0, "\(history.output)")
+        for type in expected { #expect(history.output.contains("\"type\":\"\(type)\""), "\(type) in the lead's history:\n\(history.output)") }
+        await deployment.stopAll()
+    }
+}
