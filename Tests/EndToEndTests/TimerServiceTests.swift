@@ -54,6 +54,13 @@ struct TimerServiceTests {
         #expect(await doomed.waitForExit() == 128 + SIGKILL)
         let stranded = try await deployment.redis.send("ZCARD", shard.timersLeased).integer ?? 0
         #expect(stranded > 0)
+        // The operator sees them: claimed under a lease nobody will complete, or overdue.
+        let counted = try await deployment.crmctl(["timers", "--tenant", "acme", "--counts"])
+        #expect(counted.status == 0, "\(counted.output)")
+        #expect(counted.output.contains("\"firing\":\(stranded)"), "\(counted.output)")
+        let listed = try await deployment.crmctl(["timers", "--tenant", "acme", "--limit", "5000"])
+        #expect(listed.status == 0)
+        #expect(listed.output.split(separator: "\n").filter { $0.contains("\"state\":\"firing\"") }.count == stranded, "\(listed.output.prefix(500))")
 
         for name in ["survivor-1", "survivor-2"] { try await deployment.start("sla-timer-service", consumer: name, extra: tuning) }
         func fired() async throws -> [Envelope] { try await deployment.envelopes(shard.events).filter { $0.type == "timer.fired" } }
