@@ -10,8 +10,6 @@ extension ShardKeys {
     /// Sorted set of fired and cancelled timers, scored by when that happened, so their status is
     /// remembered for a while (a cancel can say "fired at …") and then pruned.
     public var timersDone: String { "crm:\(tag):timers:done" }
-    /// One record's SLA clocks: a hash, one JSON per policy name.
-    public func slaClocks(tenant: String, entity: String, id: String) -> String { "\(self.tenant(tenant)):sla:\(entity):\(id)" }
 }
 
 /// A timer's member in the shard's timer keys.

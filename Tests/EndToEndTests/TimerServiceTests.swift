@@ -124,3 +124,31 @@ struct SlaServiceTests {
         await deployment.stopAll()
     }
 }
+
+@Suite("sla-timer-service as its least-privilege Redis user")
+struct SlaAclTests {
+    // SEC-CRM-0449: the shipped ACL user `sla` can do everything the service needs, scripts included.
+    @Test("with deploy/users.acl: a timer scheduled through crmctl fires, with no permission error in the log")
+    func firesAsSlaUser() async throws {
+        let acl = ServiceProcess.packageRoot.appendingPathComponent("deploy/users.acl").path
+        let server = try await RedisServerProcess(extraArguments: ["--aclfile", acl], adminUser: ("crmctl", "crmctl-dev-secret"))
+        let logs = server.directory.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let service = try ServiceProcess("sla-timer-service", environment: [
+            "CRM_REDIS_URL": server.url(user: "sla", password: "sla-dev-secret"), "CRM_CONSUMER": "sla-acl",
+        ], logDirectory: logs)
+        #expect(await service.waitForLog("] ready"), "\(service.log)")
+        let schedule = Envelope(type: "timer.schedule", kind: .command, tenant: "acme", actor: "u-17", payload: ["timerId": "T-acl", "after": "PT0.2S"])
+        let published = try await ServiceProcess.run("crmctl", arguments: ["publish", "-"], environment: ["CRM_REDIS_URL": server.url(user: "crmctl", password: "crmctl-dev-secret")],
+                                                     input: Data(schedule.encoded()))
+        #expect(published.status == 0, "\(published.output)")
+        let redis = server.connection()
+        let shard = ShardRouter(shards: 4).keys(forTenant: "acme")
+        #expect(try await eventually(timeout: .seconds(5)) {
+            try await redis.xrange(shard.events).contains { String(decoding: $0.field("envelope") ?? [], as: UTF8.self).contains("\"type\":\"timer.fired\"") }
+        })
+        service.signal(SIGTERM)
+        #expect(await service.waitForExit() == 0)
+        #expect(!service.log.contains("NOPERM"), "\(service.log)")
+    }
+}
