@@ -1,10 +1,30 @@
 public import CrmCore
 
-/// Reads the SLA parts of a `definition.publish` payload: `sla` (policies per stage) and `calendars`
-/// (business hours by name). Both are optional; the definition compiler checks their meaning.
+/// Reads the time-driven parts of a `definition.publish` payload: `sla` (policies per stage),
+/// `calendars` (business hours by name) and `escalation` (levels for stale records). All are
+/// optional; the definition compiler checks their meaning.
 public enum SlaDefinitionPayload {
     /// The payload keys this reader owns, for the definition reader's list of known fields.
-    public static let keys: Set<String> = ["sla", "calendars"]
+    public static let keys: Set<String> = ["sla", "calendars", "escalation"]
+
+    /// Reads all three into `definition`.
+    public static func read(_ reader: PayloadReader, into definition: inout PipelineDefinition) throws(PayloadError) {
+        definition.sla = try policies(reader)
+        definition.calendars = try calendars(reader)
+        definition.escalation = try escalation(reader)
+    }
+
+    public static func escalation(_ reader: PayloadReader) throws(PayloadError) -> [EscalationLevel] {
+        try reader.objects("escalation", required: false, maxCount: Escalations.maximumLevels).map { (level: PayloadReader) throws(PayloadError) -> EscalationLevel in
+            try level.allowOnly(["after", "condition", "action", "to"])
+            let actionName = try level.string("action", maxLength: 32)
+            guard let action = EscalationLevel.Action(rawValue: actionName) else {
+                throw PayloadError(field: level.at("action"), reason: "must be one of \(EscalationLevel.Action.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return EscalationLevel(after: try level.string("after", maxLength: 64), condition: try level.optionalString("condition", maxLength: 2000),
+                                   action: action, to: try level.string("to", maxLength: 63))
+        }
+    }
 
     public static func policies(_ reader: PayloadReader) throws(PayloadError) -> [SlaPolicy] {
         try reader.objects("sla", required: false, maxCount: SlaRules.maximumPolicies).map { (policy: PayloadReader) throws(PayloadError) -> SlaPolicy in
