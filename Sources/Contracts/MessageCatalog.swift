@@ -107,10 +107,12 @@ public enum MessageType {
     public static let slaAtRisk = "sla.at_risk"
     public static let slaBreached = "sla.breached"
     public static let slaMet = "sla.met"
+    public static let slaPaused = "sla.paused"
+    public static let slaResumed = "sla.resumed"
     public static let recordEscalated = "record.escalated"
     /// sla-timer-service's own commands and events.
     public static let slaCommands = [timerSchedule, timerCancel]
-    public static let slaEvents = [timerFired, slaStarted, slaAtRisk, slaBreached, slaMet, recordEscalated]
+    public static let slaEvents = [timerFired, slaStarted, slaAtRisk, slaBreached, slaMet, slaPaused, slaResumed, recordEscalated]
 
     public static let commands = [definitionPublish, leadCreate, leadUpdate, leadApply, opportunityCreate, opportunityUpdate, opportunityApply,
                                   contactAdd, contactUpdate, fieldsConfigure, interactionLog, directoryPutUser] + slaCommands

@@ -28,10 +28,11 @@ public enum SlaDefinitionPayload {
 
     public static func policies(_ reader: PayloadReader) throws(PayloadError) -> [SlaPolicy] {
         try reader.objects("sla", required: false, maxCount: SlaRules.maximumPolicies).map { (policy: PayloadReader) throws(PayloadError) -> SlaPolicy in
-            try policy.allowOnly(["stage", "name", "within", "warnAt", "calendar"])
+            try policy.allowOnly(["stage", "name", "within", "warnAt", "calendar", "pauseWhen"])
             return SlaPolicy(stage: try policy.string("stage", maxLength: 63), name: try policy.string("name", maxLength: 63),
                              within: try policy.string("within", maxLength: 64), warnAt: try policy.optionalNumber("warnAt"),
-                             calendar: try policy.optionalString("calendar", maxLength: 63))
+                             calendar: try policy.optionalString("calendar", maxLength: 63),
+                             pauseWhen: try policy.optionalString("pauseWhen", maxLength: 2000))
         }
     }
 

@@ -10,6 +10,8 @@ extension ShardKeys {
     /// Sorted set of fired and cancelled timers, scored by when that happened, so their status is
     /// remembered for a while (a cancel can say "fired at …") and then pruned.
     public var timersDone: String { "crm:\(tag):timers:done" }
+    /// Hash of running and paused SLA clocks: `<tenant>:<entity>:<id>:<policy>` → JSON.
+    public var slaClocks: String { "crm:\(tag):timers:clocks" }
 }
 
 /// A timer's member in the shard's timer keys.

@@ -17,10 +17,11 @@ enum TimerScripts {
     /// the timers it touches, schedule/cancel, events (optionally only if a timer was still active),
     /// the outcome with its reply list, the idempotency mark and the acknowledgement.
     ///
-    /// KEYS: idempotency mark, events, reply list, source stream, due, leased, data, done.
+    /// KEYS: idempotency mark, events, reply list, source stream, due, leased, data, done, SLA clocks.
     /// ARGV: outcome ('' = none), mark TTL s, reply TTL s, group ('' = no ack), entry id, now ms,
-    ///       retention ms, op count, event count; per op: kind (schedule | put | cancel | cancel?), member,
-    ///       due ms, timer JSON; per event: guard member ('' = always), envelope.
+    ///       retention ms, op count, event count; per op: kind (schedule | put | cancel | cancel? |
+    ///       clock | unclock), member (a timer, or for clock ops a field of the clocks hash), due ms (for
+    ///       clock: a guard member, '' = always), JSON; per event: guard member ('' = always), envelope.
     /// Returns {'ok', indexes of the events written…}, {'replay', first outcome} or {'conflict', member, state}.
     static let commit = RedisScript(prune + "\n" + """
     local function ack()
@@ -44,7 +45,8 @@ enum TimerScripts {
     local was = {}
     for i = 0, ops - 1 do
       local kind, member = ARGV[base + 4 * i], ARGV[base + 4 * i + 1]
-      if was[member] == nil then was[member] = active(member) end
+      if kind == 'clock' or kind == 'unclock' then member = ARGV[base + 4 * i + 2] end
+      if member ~= '' and was[member] == nil then was[member] = active(member) end
       if kind == 'schedule' and was[member] then return {'conflict', member, 'active'} end
       if kind == 'cancel' and not was[member] then return {'conflict', member, 'inactive'} end
     end
@@ -60,6 +62,10 @@ enum TimerScripts {
         redis.call('ZREM', KEYS[6], member)
         redis.call('ZADD', KEYS[5], due, member)
         redis.call('HSET', KEYS[7], member, json)
+      elseif kind == 'clock' then
+        if due == '' or was[due] then redis.call('HSET', KEYS[9], member, json) end
+      elseif kind == 'unclock' then
+        redis.call('HDEL', KEYS[9], member)
       elseif was[member] then
         redis.call('ZREM', KEYS[5], member)
         redis.call('ZREM', KEYS[6], member)

@@ -53,6 +53,21 @@ public struct GuardedEvent: Sendable {
     }
 }
 
+/// A change to a record's stored SLA clock within a timer commit.
+public struct ClockWrite: Sendable {
+    public let field: String
+    /// The clock's JSON; nil deletes it.
+    public let json: [UInt8]?
+    /// Written only if this timer was still active (nil: always).
+    public let guardMember: String?
+
+    public init(field: String, json: [UInt8]?, onlyIfActive guardMember: String? = nil) {
+        self.field = field
+        self.json = json
+        self.guardMember = guardMember
+    }
+}
+
 public enum TimerCommitResult: Sendable, Equatable {
     /// Written; `written` are the indexes of the events that were (guards may skip some).
     case committed(written: [Int])
@@ -104,19 +119,22 @@ public struct TimerStore: Sendable {
     }
 
     /// Writes a decision about timers atomically with its events, outcome, idempotency mark and ack.
-    public func commit(shard: ShardKeys, messageID: String, group: String, operations: [TimerOperation], events: [GuardedEvent],
-                       outcome: Envelope?, acknowledging entry: (stream: String, entryID: String)?, now: Int64,
+    public func commit(shard: ShardKeys, messageID: String, group: String, operations: [TimerOperation], clocks: [ClockWrite] = [],
+                       events: [GuardedEvent], outcome: Envelope?, acknowledging entry: (stream: String, entryID: String)?, now: Int64,
                        policy: CommitPolicy) async throws -> TimerCommitResult {
         let keys: [any RedisArgumentConvertible] = [
             shard.idempotency(group: group, messageID: messageID), shard.events, shard.reply(commandID: messageID),
-            entry?.stream ?? shard.commands(.sla), shard.timersDue, shard.timersLeased, shard.timersData, shard.timersDone,
+            entry?.stream ?? shard.commands(.sla), shard.timersDue, shard.timersLeased, shard.timersData, shard.timersDone, shard.slaClocks,
         ]
         var arguments: [any RedisArgumentConvertible] = [
             outcome?.encoded() ?? [], policy.idempotencyTTLSeconds, policy.replyTTLSeconds, entry == nil ? "" : group, entry?.entryID ?? "",
-            now, retentionMilliseconds, operations.count, events.count,
+            now, retentionMilliseconds, operations.count + clocks.count, events.count,
         ]
         for operation in operations {
             arguments += [operation.kind.rawValue, operation.record.member, operation.record.dueAt, Self.encode(operation.record)]
+        }
+        for clock in clocks {
+            arguments += [clock.json == nil ? "unclock" : "clock", clock.field, clock.guardMember ?? "", clock.json ?? []]
         }
         for event in events { arguments += [event.guardMember ?? "", event.envelope.encoded()] }
         let reply = try await pool.evaluate(TimerScripts.commit, keys: keys, arguments: arguments)
@@ -176,6 +194,12 @@ public struct TimerStore: Sendable {
         try await pool.evaluate(TimerScripts.complete, keys: [shard.events, shard.timersLeased, shard.timersData, shard.timersDone], arguments: arguments)
     }
 
+    /// A record's stored SLA clock, if it has one.
+    public func clock(shard: ShardKeys, field: String) async throws -> SlaClockState? {
+        guard let bytes = try await pool.send("HGET", shard.slaClocks, field).bytes else { return nil }
+        return try Self.decoder.decode(SlaClockState.self, from: Data(bytes))
+    }
+
     /// Pending and firing timers of a shard due up to `until` (ms), earliest first, at most `limit`.
     public func upcoming(shard: ShardKeys, until: Int64, limit: Int) async throws -> [(record: TimerRecord, firing: Bool)] {
         let replies = try await pool.pipeline([
@@ -208,6 +232,11 @@ public struct TimerStore: Sendable {
     static func encode(_ record: TimerRecord) -> [UInt8] {
         // A record of strings, integers and JSON values always encodes.
         Array(try! encoder.encode(record))
+    }
+
+    public static func encode(_ clock: SlaClockState) -> [UInt8] {
+        // Strings, integers and one finite share always encode.
+        Array(try! encoder.encode(clock))
     }
 
     private static let encoder: JSONEncoder = {

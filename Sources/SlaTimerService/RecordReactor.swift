@@ -25,11 +25,11 @@ struct RecordReactor {
               let definition = try await definition(activity.entity, version: record.definitionVersion, tenant: event.tenant, shard: message.shard),
               !definition.sla.isEmpty || !definition.escalation.isEmpty else { return false }
         guard let at = TimerDue.instant(event.occurredAt) else { return false }
-        let slaChanges = try await sla.changes(for: activity, definition: definition, event: event, shard: message.shard, at: at)
+        let slaChanges = try await sla.changes(for: activity, definition: definition, record: record, event: event, shard: message.shard, at: at)
         let operations = slaChanges.operations + escalation.changes(for: activity, definition: definition, record: record, event: event, at: at)
-        guard !operations.isEmpty || !slaChanges.events.isEmpty else { return false }
-        let result = try await store.commit(shard: message.shard, messageID: event.id, group: group, operations: operations, events: slaChanges.events,
-                                            outcome: nil, acknowledging: (message.stream, message.entryID), now: at, policy: policy)
+        guard !operations.isEmpty || !slaChanges.events.isEmpty || !slaChanges.clocks.isEmpty else { return false }
+        let result = try await store.commit(shard: message.shard, messageID: event.id, group: group, operations: operations, clocks: slaChanges.clocks,
+                                            events: slaChanges.events, outcome: nil, acknowledging: (message.stream, message.entryID), now: at, policy: policy)
         if case .conflict(let member) = result {
             // Only cancelIfActive and put are used here, which have no precondition.
             throw RedisError.unexpectedReply(command: "record reaction commit", expected: "no conflict", got: member)

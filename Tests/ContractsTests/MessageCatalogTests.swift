@@ -13,7 +13,7 @@ struct MessageCatalogTests {
             "opportunity.stage_changed", "contact.add", "contact.update", "contact.added", "contact.updated", "lead.converted",
             "fields.configure", "fields.configured", "interaction.log", "interaction.logged",
             "directory.put_user", "directory.user_updated", "command.accepted", "command.rejected",
-            "timer.schedule", "timer.cancel", "timer.fired", "sla.started", "sla.at_risk", "sla.breached", "sla.met", "record.escalated",
+            "timer.schedule", "timer.cancel", "timer.fired", "sla.started", "sla.at_risk", "sla.breached", "sla.met", "sla.paused", "sla.resumed", "record.escalated",
         ])
         #expect(MessageCatalog.v1.entry(for: "lead.create")?.kind == .command)
         #expect(MessageCatalog.v1.entry(for: "definition.publish")?.kind == .command)

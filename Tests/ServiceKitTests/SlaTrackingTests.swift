@@ -22,7 +22,8 @@ struct SlaTrackingTests {
     }
 
     /// Stores lead definition version 1 with these SLA policies, as pipeline-service would have.
-    func storeDefinition(sla: [SlaPolicy] = [], calendars: [String: BusinessCalendar] = [:], escalation: [EscalationLevel] = []) async throws {
+    func storeDefinition(sla: [SlaPolicy] = [], calendars: [String: BusinessCalendar] = [:], escalation: [EscalationLevel] = [],
+                         fields: [FieldRule] = []) async throws {
         var definition = PipelineDefinition(entity: .lead, name: "Inbound", stages: [
             StageDefinition(name: "new", initial: true), StageDefinition(name: "contacted"), StageDefinition(name: "won", terminal: .won),
         ], transitions: [TransitionDefinition(action: "contact", from: ["new"], to: "contacted"),
@@ -30,15 +31,16 @@ struct SlaTrackingTests {
         definition.sla = sla
         definition.calendars = calendars
         definition.escalation = escalation
+        definition.fields = fields
         #expect(throws: Never.self) { try CompiledDefinition.compile(definition, version: 1) }
         try await fixture.redis.send("HSET", fixture.shard.definitions(tenant: fixture.tenant, entity: "lead"), "v", 1, "d:1",
                                      Array(try JSONEncoder().encode(definition)))
     }
 
     /// Stores the record as pipeline-service would have, in `stage`.
-    func storeRecord(_ leadID: String, stage: String = "new") async throws {
+    func storeRecord(_ leadID: String, stage: String = "new", data: String = "{}") async throws {
         try await fixture.redis.send("HSET", fixture.shard.record(tenant: fixture.tenant, entity: "lead", id: leadID), "v", 1, "d",
-                                     "{\"id\":\"\(leadID)\",\"stage\":\"\(stage)\",\"definitionVersion\":1,\"data\":{},\"version\":1}")
+                                     "{\"id\":\"\(leadID)\",\"stage\":\"\(stage)\",\"definitionVersion\":1,\"data\":\(data),\"version\":1}")
     }
 
     func created(_ leadID: String, at time: String = Envelope.timestamp()) async throws -> Envelope {
@@ -188,5 +190,45 @@ struct SlaTrackingTests {
         #expect(levelTwo.payload["action"] == "reassign")
         #expect(levelTwo.payload["reason"]?.stringValue?.hasPrefix("no activity for PT0.6S since") == true)
         #expect(escalated.filter { $0.payload["recordId"] == "L-6" }.count <= 1, "at most level 1 before the lead was won, nothing after")
+    }
+
+    // FUN-CRM-0286: while the record waits on the customer the clock stops; resuming moves the deadline.
+    @Test("pauseWhen: sla.paused stops the timers; sla.resumed moves the deadline by the paused time; the breach comes then")
+    func pauseAndResume() async throws {
+        try await storeDefinition(sla: [SlaPolicy(stage: "new", name: "first_response", within: "PT0.8S", warnAt: 0.5, pauseWhen: "data.waiting == true")],
+                                  fields: [FieldRule(name: "waiting", type: .boolean)])
+        let create = try await created("L-8")
+        let start = try #require(TimerDue.instant(create.occurredAt))
+        func update() -> Envelope {
+            Envelope(type: "lead.updated", kind: .event, tenant: fixture.tenant, actor: "u-17", payload: ["leadId": "L-8", "changes": [], "recordVersion": 2])
+        }
+        var pausedAt: Int64 = 0
+        var resumedAt: Int64 = 0
+        try await withService {
+            try await publish(create)
+            #expect(try await eventually { try await events("sla.started").count == 1 })
+            try await Task.sleep(for: .milliseconds(150))
+            try await storeRecord("L-8", data: "{\"waiting\":true}")
+            let wait = update()
+            pausedAt = try #require(TimerDue.instant(wait.occurredAt))
+            try await publish(wait)
+            #expect(try await eventually { try await events("sla.paused").count == 1 })
+            try await Task.sleep(for: .milliseconds(900))  // past the first deadline: nothing fires while paused
+            #expect(try await events("sla.at_risk").isEmpty)
+            #expect(try await events("sla.breached").isEmpty)
+            try await storeRecord("L-8", data: "{\"waiting\":false}")
+            let answer = update()
+            resumedAt = try #require(TimerDue.instant(answer.occurredAt))
+            try await publish(answer)
+            #expect(try await eventually(timeout: .seconds(5)) { try await events("sla.breached").count == 1 })
+        }
+        let used = pausedAt - start
+        let resumed = try #require(try await events("sla.resumed").first)
+        #expect(resumed.payload["deadline"] == .string(InstantText.rfc3339(milliseconds: resumedAt + 800 - used)), "the rest of the promise from the resume")
+        #expect(try await events("sla.paused").first?.payload["usedMs"] == .integer(used))
+        let breachedAt = try #require(try await events("sla.breached").first?.payload["breachedAt"]?.stringValue.flatMap(TimerDue.instant))
+        #expect(breachedAt >= resumedAt + 800 - used)
+        #expect(try await events("sla.at_risk").count == 1)
+        #expect(try await events("sla.met").isEmpty)
     }
 }

@@ -10,18 +10,29 @@ public struct SlaPolicy: Sendable, Hashable, Codable {
     public var warnAt: Double?
     /// A calendar of the definition's `calendars`; none counts wall-clock time.
     public var calendar: String?
+    /// An expression over the record (like a transition's condition): while it holds, the clock is
+    /// paused, e.g. `data.waiting_on == 'customer'`.
+    public var pauseWhen: String?
 
     public static let defaultWarnAt = 0.8
 
-    public init(stage: String, name: String, within: String, warnAt: Double? = nil, calendar: String? = nil) {
+    public init(stage: String, name: String, within: String, warnAt: Double? = nil, calendar: String? = nil, pauseWhen: String? = nil) {
         self.stage = stage
         self.name = name
         self.within = within
         self.warnAt = warnAt
         self.calendar = calendar
+        self.pauseWhen = pauseWhen
     }
 
     public var warningShare: Double { warnAt ?? Self.defaultWarnAt }
+
+    /// Whether the record, as it is now, pauses this SLA's clock (false without `pauseWhen`).
+    public func pauses(_ record: PipelineRecord, in definition: PipelineDefinition, at instant: Int64) -> Bool {
+        guard let pauseWhen, let compiled = try? CompiledExpression.compile(pauseWhen, schema: definition.expressionSchema) else { return false }
+        let types = Dictionary(definition.fields.map { ($0.name, $0.type) }, uniquingKeysWith: { first, _ in first })
+        return compiled.holds(RecordContext(record: record, now: Double(instant) / 1000, types: types))
+    }
 }
 
 /// The SLA checks of definition compilation.
@@ -56,6 +67,13 @@ public enum SlaRules {
                 problem("\(path).within", "\(error)")
             }
             if let warnAt = policy.warnAt, !(warnAt > 0 && warnAt < 1) { problem("\(path).warnAt", "must be greater than 0 and less than 1, not \(warnAt)") }
+            if let pauseWhen = policy.pauseWhen {
+                do {
+                    _ = try CompiledExpression.compile(pauseWhen, schema: definition.expressionSchema)
+                } catch {
+                    problem("\(path).pauseWhen", "\(error)")
+                }
+            }
             if let calendar = policy.calendar, definition.calendars[calendar] == nil {
                 problem("\(path).calendar", "unknown calendar '\(calendar)'; the definition's calendars are: \(definition.calendars.keys.sorted().joined(separator: ", "))")
             }
