@@ -5,6 +5,6 @@ struct Crmctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crmctl",
         abstract: "Operate Nexus CRM: publish commands, tail and verify the audit trail, inspect and replay the DLQ.",
-        subcommands: [Publish.self, Show.self, List.self, AttachmentCommand.self, Can.self, Audit.self, History.self, Status.self, Dlq.self, Timers.self, Bench.self, BenchTimers.self]
+        subcommands: [Publish.self, Show.self, List.self, AttachmentCommand.self, Can.self, Audit.self, History.self, Status.self, Dlq.self, Timers.self, Sla.self, Bench.self, BenchTimers.self]
     )
 }

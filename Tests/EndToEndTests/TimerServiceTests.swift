@@ -118,6 +118,12 @@ struct SlaServiceTests {
         let validation = try await Deployment.validateContracts([file.path])
         #expect(validation.status == 0, "\(validation.output)")
 
+        let status = try await deployment.crmctl(["sla", "--tenant", "acme", "lead", "L-7"])
+        #expect(status.status == 0, "\(status.output)")
+        #expect(status.output.contains("\"status\":\"breached\""), "\(status.output)")
+        #expect(try await deployment.crmctl(["sla", "--tenant", "acme", "--status", "breached"]).output.contains("\"record\":\"lead:L-7\""))
+        #expect(try await deployment.crmctl(["sla", "--tenant", "acme", "--status", "on_track"]).output.isEmpty)
+        #expect(try await deployment.crmctl(["sla", "--tenant", "acme", "lead", "L-404"]).status == 1)
         let history = try await deployment.crmctl(["history", "--tenant", "acme", "lead", "L-7"])
         #expect(history.status == 0, "\(history.output)")
         for type in expected { #expect(history.output.contains("\"type\":\"\(type)\""), "\(type) in the lead's history:\n\(history.output)") }
