@@ -28,11 +28,15 @@ public enum SlaDefinitionPayload {
 
     public static func policies(_ reader: PayloadReader) throws(PayloadError) -> [SlaPolicy] {
         try reader.objects("sla", required: false, maxCount: SlaRules.maximumPolicies).map { (policy: PayloadReader) throws(PayloadError) -> SlaPolicy in
-            try policy.allowOnly(["stage", "name", "within", "warnAt", "calendar", "pauseWhen"])
+            try policy.allowOnly(["stage", "name", "within", "warnAt", "calendar", "pauseWhen", "onBreach"])
+            let onBreach = try policy.objects("onBreach", required: false, maxCount: 10).map { (action: PayloadReader) throws(PayloadError) -> BreachAction in
+                try action.allowOnly(["action", "to"])
+                return BreachAction(action: try action.string("action", maxLength: 32), to: try action.string("to", maxLength: 63))
+            }
             return SlaPolicy(stage: try policy.string("stage", maxLength: 63), name: try policy.string("name", maxLength: 63),
                              within: try policy.string("within", maxLength: 64), warnAt: try policy.optionalNumber("warnAt"),
                              calendar: try policy.optionalString("calendar", maxLength: 63),
-                             pauseWhen: try policy.optionalString("pauseWhen", maxLength: 2000))
+                             pauseWhen: try policy.optionalString("pauseWhen", maxLength: 2000), onBreach: onBreach)
         }
     }
 

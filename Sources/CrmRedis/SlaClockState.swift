@@ -13,9 +13,10 @@ public struct SlaClockState: Sendable, Hashable, Codable {
     public var clock: SlaClock
     /// The breach instant last computed (while paused: the one before the pause).
     public var deadline: Int64
+    public var onBreach: [BreachAction]
 
     public init(tenant: String, entity: String, recordId: String, policy: String, stage: String, within: String, calendar: String?, clock: SlaClock,
-                deadline: Int64) {
+                deadline: Int64, onBreach: [BreachAction] = []) {
         self.tenant = tenant
         self.entity = entity
         self.recordId = recordId
@@ -25,6 +26,7 @@ public struct SlaClockState: Sendable, Hashable, Codable {
         self.calendar = calendar
         self.clock = clock
         self.deadline = deadline
+        self.onBreach = onBreach
     }
 
     public static func field(tenant: String, entity: String, recordId: String, policy: String) -> String { "\(tenant):\(entity):\(recordId):\(policy)" }

@@ -1,4 +1,5 @@
 public import Contracts
+public import CrmCore
 
 /// A durable timer as stored in the shard's `timers:data` hash.
 public struct TimerRecord: Sendable, Hashable, Codable {
@@ -21,8 +22,11 @@ public struct TimerRecord: Sendable, Hashable, Codable {
         public var startedAt: Int64
         public var deadline: Int64
         public var within: String
+        /// The policy's breach actions, carried in `sla.breached`.
+        public var onBreach: [BreachAction]?
 
-        public init(entity: String, recordId: String, policy: String, stage: String, phase: Phase, startedAt: Int64, deadline: Int64, within: String) {
+        public init(entity: String, recordId: String, policy: String, stage: String, phase: Phase, startedAt: Int64, deadline: Int64, within: String,
+                    onBreach: [BreachAction]? = nil) {
             self.entity = entity
             self.recordId = recordId
             self.policy = policy
@@ -31,6 +35,7 @@ public struct TimerRecord: Sendable, Hashable, Codable {
             self.startedAt = startedAt
             self.deadline = deadline
             self.within = within
+            self.onBreach = onBreach
         }
     }
 

@@ -33,6 +33,9 @@ enum FiredEvents {
             return [envelope(id: id, type: MessageType.slaAtRisk, timer: timer, at: firedAt, payload: .object(payload))]
         case .breach:
             payload["breachedAt"] = .string(firedAt)
+            if let actions = mark.onBreach, !actions.isEmpty {
+                payload["actions"] = .array(actions.map { ["action": .string($0.action), "to": .string($0.to)] })
+            }
             return [envelope(id: id, type: MessageType.slaBreached, timer: timer, at: firedAt, payload: .object(payload))]
         }
     }

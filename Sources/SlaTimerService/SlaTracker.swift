@@ -53,7 +53,8 @@ struct SlaTracker {
 
     private func mark(_ state: SlaClockState, phase: TimerRecord.SlaMark.Phase, deadline: Int64) -> TimerRecord.SlaMark {
         TimerRecord.SlaMark(entity: state.entity, recordId: state.recordId, policy: state.policy, stage: state.stage, phase: phase,
-                            startedAt: state.clock.startedAt, deadline: deadline, within: state.within)
+                            startedAt: state.clock.startedAt, deadline: deadline, within: state.within,
+                            onBreach: phase == .breach && !state.onBreach.isEmpty ? state.onBreach : nil)
     }
 
     /// The at-risk and breach timers of a running clock, due at its deadlines.
@@ -71,7 +72,8 @@ struct SlaTracker {
         let within = try ISODuration.parse(sla.within)
         let timeline = timeline(sla, definition)
         var state = SlaClockState(tenant: event.tenant, entity: activity.entity.rawValue, recordId: activity.recordID, policy: sla.name, stage: sla.stage,
-                                  within: sla.within, calendar: sla.calendar, clock: SlaClock(within: within.milliseconds, warnAt: sla.warningShare, startedAt: at), deadline: at)
+                                  within: sla.within, calendar: sla.calendar, clock: SlaClock(within: within.milliseconds, warnAt: sla.warningShare, startedAt: at), deadline: at,
+                                  onBreach: sla.onBreach)
         guard let deadlines = try state.clock.deadlines(on: timeline) else { throw PreparedCalendar.CalendarError.noWorkingTime(withinDays: 0) }
         state.deadline = deadlines.breach
         var payload = SlaPayloads.base(mark(state, phase: .breach, deadline: deadlines.breach))

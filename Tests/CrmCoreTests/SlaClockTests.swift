@@ -106,11 +106,11 @@ struct SlaDefinitionTests {
         let bad = definition(sla: [
             SlaPolicy(stage: "nowhere", name: "first_response", within: "PT4H"),
             SlaPolicy(stage: "new", name: "first_response", within: "P1M", warnAt: 1.5, calendar: "missing"),
-            SlaPolicy(stage: "won", name: "Bad Name", within: "PT1H"),
+            SlaPolicy(stage: "won", name: "Bad Name", within: "PT1H", onBreach: [BreachAction(action: "shout", to: "manager")]),
         ], calendars: ["business": BusinessCalendar(days: ["monday"], start: "17:00", end: "09:00", holidays: ["2026-02-30"])])
         let paths = Set(Pipelines.problems(bad).map(\.path))
         #expect(paths.isSuperset(of: [
-            "sla[0].stage", "sla[1].name", "sla[1].within", "sla[1].warnAt", "sla[1].calendar", "sla[2].stage", "sla[2].name",
+            "sla[0].stage", "sla[1].name", "sla[1].within", "sla[1].warnAt", "sla[1].calendar", "sla[2].stage", "sla[2].name", "sla[2].onBreach[0].action",
             "calendars.business.days[0]", "calendars.business.end", "calendars.business.holidays[0]",
         ]), "\(paths.sorted())")
     }

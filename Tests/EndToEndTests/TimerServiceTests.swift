@@ -96,7 +96,7 @@ struct SlaServiceTests {
         let definition: JSONValue = [
             "entity": "lead", "name": "Inbound", "transitions": [["action": "contact", "from": ["new"], "to": "contacted"]],
             "stages": [["name": "new", "initial": true], ["name": "contacted", "initial": false]], "fields": [], "permissions": [:],
-            "sla": [["stage": "new", "name": "first_response", "within": "PT0.6S", "warnAt": 0.5]],
+            "sla": [["stage": "new", "name": "first_response", "within": "PT0.6S", "warnAt": 0.5, "onBreach": [["action": "notify", "to": "manager"]]]],
             "escalation": [["after": "PT0.4S", "action": "notify", "to": "owner"], ["after": "PT0.8S", "action": "reassign", "to": "manager"]],
         ]
         try await deployment.redis.send("HSET", shard.definitions(tenant: "acme", entity: "lead"), "v", 1, "d:1", definition.compactJSON)

@@ -74,7 +74,8 @@ struct SlaTrackingTests {
     // FUN-CRM-0286, USE-CRM-0560: at risk at the warning share, breached at the deadline, with real short durations.
     @Test("a lead entering a stage with an SLA: sla.started, then sla.at_risk and sla.breached at their instants")
     func startedAtRiskBreached() async throws {
-        try await storeDefinition(sla: [SlaPolicy(stage: "new", name: "first_response", within: "PT0.8S", warnAt: 0.5)])
+        try await storeDefinition(sla: [SlaPolicy(stage: "new", name: "first_response", within: "PT0.8S", warnAt: 0.5,
+                                                  onBreach: [BreachAction(action: "notify", to: "manager")])])
         let event = try await created("L-1")
         let start = try #require(TimerDue.instant(event.occurredAt))
         try await withService {
@@ -94,6 +95,7 @@ struct SlaTrackingTests {
         let breachedAt = try #require(breached.payload["breachedAt"]?.stringValue.flatMap(TimerDue.instant))
         #expect(atRiskAt >= start + 400, "at risk once half the promise is used, never early")
         #expect(breachedAt >= start + 800, "never early")
+        #expect(breached.payload["actions"] == [["action": "notify", "to": "manager"]], "the breach actions of the policy")
         #expect(try await events("sla.met").isEmpty)
     }
 

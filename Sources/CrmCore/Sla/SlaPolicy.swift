@@ -13,16 +13,31 @@ public struct SlaPolicy: Sendable, Hashable, Codable {
     /// An expression over the record (like a transition's condition): while it holds, the clock is
     /// paused, e.g. `data.waiting_on == 'customer'`.
     public var pauseWhen: String?
+    /// What a breach asks of the other services (notify someone, reassign, escalate), carried in `sla.breached`.
+    public var onBreach: [BreachAction]
 
     public static let defaultWarnAt = 0.8
 
-    public init(stage: String, name: String, within: String, warnAt: Double? = nil, calendar: String? = nil, pauseWhen: String? = nil) {
+    public init(stage: String, name: String, within: String, warnAt: Double? = nil, calendar: String? = nil, pauseWhen: String? = nil,
+                onBreach: [BreachAction] = []) {
         self.stage = stage
         self.name = name
         self.within = within
         self.warnAt = warnAt
         self.calendar = calendar
         self.pauseWhen = pauseWhen
+        self.onBreach = onBreach
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        stage = try container.decode(String.self, forKey: .stage)
+        name = try container.decode(String.self, forKey: .name)
+        within = try container.decode(String.self, forKey: .within)
+        warnAt = try container.decodeIfPresent(Double.self, forKey: .warnAt)
+        calendar = try container.decodeIfPresent(String.self, forKey: .calendar)
+        pauseWhen = try container.decodeIfPresent(String.self, forKey: .pauseWhen)
+        onBreach = try container.decodeIfPresent([BreachAction].self, forKey: .onBreach) ?? []
     }
 
     public var warningShare: Double { warnAt ?? Self.defaultWarnAt }
@@ -32,6 +47,19 @@ public struct SlaPolicy: Sendable, Hashable, Codable {
         guard let pauseWhen, let compiled = try? CompiledExpression.compile(pauseWhen, schema: definition.expressionSchema) else { return false }
         let types = Dictionary(definition.fields.map { ($0.name, $0.type) }, uniquingKeysWith: { first, _ in first })
         return compiled.holds(RecordContext(record: record, now: Double(instant) / 1000, types: types))
+    }
+}
+
+/// One thing a breach asks for: `notify` someone, `reassign` the record, or `escalate` it, `to` a role.
+public struct BreachAction: Sendable, Hashable, Codable {
+    public static let actions = ["notify", "reassign", "escalate"]
+
+    public var action: String
+    public var to: String
+
+    public init(action: String, to: String) {
+        self.action = action
+        self.to = to
     }
 }
 
@@ -73,6 +101,13 @@ public enum SlaRules {
                 } catch {
                     problem("\(path).pauseWhen", "\(error)")
                 }
+            }
+            if policy.onBreach.count > 10 { problem("\(path).onBreach", "more than 10 actions") }
+            for (actionIndex, action) in policy.onBreach.enumerated() {
+                if !BreachAction.actions.contains(action.action) {
+                    problem("\(path).onBreach[\(actionIndex)].action", "'\(action.action)' is not one of \(BreachAction.actions.joined(separator: ", "))")
+                }
+                if !Names.isValid(action.to) { problem("\(path).onBreach[\(actionIndex)].to", "'\(action.to)' must be a role name such as owner or manager") }
             }
             if let calendar = policy.calendar, definition.calendars[calendar] == nil {
                 problem("\(path).calendar", "unknown calendar '\(calendar)'; the definition's calendars are: \(definition.calendars.keys.sorted().joined(separator: ", "))")
