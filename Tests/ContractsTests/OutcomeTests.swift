@@ -93,7 +93,7 @@ struct OutcomeTests {
     func rejectionCodes() {
         #expect(RejectionCode.allCases.map(\.rawValue) == [
             "invalid_payload", "invalid_definition", "unknown_definition", "already_exists", "conflict", "invalid_transition", "guard_failed", "vetoed", "too_large",
-            "not_found", "forbidden", "internal",
+            "not_found", "already_fired", "forbidden", "internal",
         ])
     }
 
