@@ -15,10 +15,13 @@ public struct SlaTimerHandler: SingleMessageHandler {
     let reactor: RecordReactor
     let policy: CommitPolicy
     let clock: any WallClock
+    let wakeup: TimerWakeup
     let logger: Logger
 
-    public init(context: ServiceContext, settings: TimerSettings = TimerSettings(), clock: any WallClock = SystemWallClock(),
-                zones: any TimeZoneRules = SystemTimeZones()) {
+    /// `wakeup` is shared with this process's `TimerFirer`, which looks at once at what this handler schedules.
+    public init(context: ServiceContext, settings: TimerSettings = TimerSettings(), wakeup: TimerWakeup = TimerWakeup(),
+                clock: any WallClock = SystemWallClock(), zones: any TimeZoneRules = SystemTimeZones()) {
+        self.wakeup = wakeup
         let store = TimerStore(pool: context.pool, retentionMilliseconds: settings.retentionMilliseconds)
         let policy = CommitPolicy(idempotencyTTLSeconds: context.options.idempotencyTTLSeconds)
         self.store = store
@@ -48,7 +51,9 @@ public struct SlaTimerHandler: SingleMessageHandler {
         let onEvents = message.stream == message.shard.events
         switch (onEvents, envelope.kind) {
         case (true, .event):
-            return try await reactor.react(to: message)
+            let acknowledged = try await reactor.react(to: message)
+            if acknowledged { wakeup.notify() }
+            return acknowledged
         case (false, .command):
             try await decideAndCommit(message)
             return true
@@ -74,7 +79,10 @@ public struct SlaTimerHandler: SingleMessageHandler {
             switch try await store.commit(shard: message.shard, messageID: command.id, group: group, operations: decision.operations,
                                           events: decision.events, outcome: decision.outcome,
                                           acknowledging: (message.stream, message.entryID), now: now, policy: policy) {
-            case .committed, .replayed: return
+            case .committed:
+                if !decision.operations.isEmpty { wakeup.notify() }
+                return
+            case .replayed: return
             case .conflict(let member):
                 logger.debug("timer changed while deciding, deciding again", metadata: ["crm.timer": "\(member)"])
             }

@@ -9,8 +9,8 @@ public struct SlaTimerOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("timer-lease-ms"), help: "How long a claimed timer is held before another consumer may take it over, in ms (env CRM_TIMER_LEASE_MS).")
     public var leaseMilliseconds: Int = Environment.int("CRM_TIMER_LEASE_MS") ?? 10_000
 
-    @Option(name: .customLong("timer-poll-ms"), help: "Longest pause between looks for due timers, in ms (env CRM_TIMER_POLL_MS).")
-    public var pollMilliseconds: Int = Environment.int("CRM_TIMER_POLL_MS") ?? 5
+    @Option(name: .customLong("timer-poll-ms"), help: "Longest pause between looks for due timers scheduled by other replicas, in ms; this replica's own are looked at as soon as they are scheduled (env CRM_TIMER_POLL_MS).")
+    public var pollMilliseconds: Int = Environment.int("CRM_TIMER_POLL_MS") ?? 50
 
     @Option(name: .customLong("timer-retention-s"), help: "How long fired and cancelled timers are remembered, in s (env CRM_TIMER_RETENTION_S).")
     public var retentionSeconds: Int = Environment.int("CRM_TIMER_RETENTION_S") ?? 7 * 86_400
@@ -38,7 +38,7 @@ public struct TimerSettings: Sendable {
     public var pollMilliseconds: Int64
     public var retentionMilliseconds: Int64
 
-    public init(batch: Int = 500, leaseMilliseconds: Int64 = 10_000, pollMilliseconds: Int64 = 5, retentionMilliseconds: Int64 = 7 * 86_400_000) {
+    public init(batch: Int = 500, leaseMilliseconds: Int64 = 10_000, pollMilliseconds: Int64 = 50, retentionMilliseconds: Int64 = 7 * 86_400_000) {
         self.batch = batch
         self.leaseMilliseconds = leaseMilliseconds
         self.pollMilliseconds = pollMilliseconds

@@ -19,9 +19,12 @@ public final class TimerFirer: Service, Sendable {
     let lease: Int64
     let poll: Int64
     let logger: Logger
+    let wakeup: TimerWakeup
     private let stopping = Atomic<Bool>(false)
 
-    public init(context: ServiceContext, settings: TimerSettings = TimerSettings(), clock: any WallClock = SystemWallClock()) {
+    public init(context: ServiceContext, settings: TimerSettings = TimerSettings(), wakeup: TimerWakeup = TimerWakeup(),
+                clock: any WallClock = SystemWallClock()) {
+        self.wakeup = wakeup
         self.store = TimerStore(pool: context.pool, retentionMilliseconds: settings.retentionMilliseconds)
         self.router = context.router
         self.clock = clock
@@ -36,11 +39,14 @@ public final class TimerFirer: Service, Sendable {
         await withGracefulShutdownHandler {
             await self.loop()
         } onGracefulShutdown: {
-            self.stopping.store(true, ordering: .relaxed)
+            self.requestStop()
         }
     }
 
-    public func requestStop() { stopping.store(true, ordering: .relaxed) }
+    public func requestStop() {
+        stopping.store(true, ordering: .relaxed)
+        wakeup.notify()
+    }
 
     private func loop() async {
         var failures = 0
@@ -58,7 +64,7 @@ public final class TimerFirer: Service, Sendable {
                 if full || pause <= 0 {
                     await Task.yield()
                 } else {
-                    try? await Task.sleep(for: .milliseconds(pause))
+                    await wakeup.sleep(for: .milliseconds(pause))
                 }
             } catch {
                 failures += 1

@@ -17,7 +17,9 @@ struct SlaTrackingTests {
 
     init() async throws {
         fixture = try await ConsumerFixture()
-        context = ServiceContext(name: "sla-timer-service", options: try ServiceOptions.fromEnvironment(), pool: fixture.pool, router: fixture.router,
+        // The service's own pool, as ServiceRunner gives it, apart from the fixture's.
+        let pool = RedisPool(endpoint: fixture.server.endpoint, size: 8, waitTimeout: .seconds(10))
+        context = ServiceContext(name: "sla-timer-service", options: try ServiceOptions.fromEnvironment(), pool: pool, router: fixture.router,
                                  logger: Logger(label: "test"))
     }
 
@@ -63,8 +65,9 @@ struct SlaTrackingTests {
     }
 
     func withService(_ body: () async throws -> Void) async throws {
-        let consumer = fixture.consumer(SlaTimerHandler(context: context), name: "sla-1")
-        let firer = TimerFirer(context: context, settings: TimerSettings(pollMilliseconds: 5))
+        let wakeup = TimerWakeup()
+        let consumer = fixture.consumer(SlaTimerHandler(context: context, wakeup: wakeup), name: "sla-1", claimIdle: .seconds(1))
+        let firer = TimerFirer(context: context, settings: TimerSettings(pollMilliseconds: 20), wakeup: wakeup)
         let firing = Task { try await firer.run() }
         try await running(consumer, body)
         firer.requestStop()
@@ -100,22 +103,23 @@ struct SlaTrackingTests {
     }
 
     // FUN-CRM-0286: a response before the deadline meets the SLA and cancels its timers.
-    @Test("leaving the stage before the deadline: sla.met, and no at-risk or breach afterwards")
+    @Test("leaving the stage before the deadline: sla.met, and its timers are gone, so no at-risk or breach can follow")
     func met() async throws {
-        try await storeDefinition(sla: [SlaPolicy(stage: "new", name: "first_response", within: "PT1S")])
+        try await storeDefinition(sla: [SlaPolicy(stage: "new", name: "first_response", within: "PT30S")])
         try await withService {
             try await publish(try await created("L-2"))
             #expect(try await eventually { try await events("sla.started").count == 1 })
+            #expect(try await fixture.redis.send("ZCARD", fixture.shard.timersDue).integer == 2, "an at-risk and a breach timer")
             try await publish(moved("L-2", from: "new", to: "contacted"))
             #expect(try await eventually { try await events("sla.met").count == 1 })
-            try await Task.sleep(for: .milliseconds(1200))
         }
         let met = try #require(try await events("sla.met").first)
         #expect(met.payload["recordId"] == "L-2")
         #expect(met.payload["metAt"] != nil)
+        #expect(try await fixture.redis.send("ZCARD", fixture.shard.timersDue).integer == 0, "both timers cancelled with the sla.met")
+        #expect(try await fixture.redis.send("ZCARD", fixture.shard.timersLeased).integer == 0)
         #expect(try await events("sla.at_risk").isEmpty)
-        #expect(try await events("sla.breached").isEmpty, "no breach after the SLA was met")
-        #expect(try await fixture.redis.send("ZCARD", fixture.shard.timersDue).integer == 0)
+        #expect(try await events("sla.breached").isEmpty)
     }
 
     // USE-CRM-0560: the business-hours calendar of the definition sets the instants.
@@ -156,81 +160,94 @@ struct SlaTrackingTests {
 
     // BUS-CRM-0051, FUN-CRM-0285, USE-CRM-0559: three levels fire in order; activity resets them;
     // each step is a record.escalated event naming the record as its subject (its audit history).
+    // Every instant is checked against the activity it counts from, so a slow machine cannot break it.
     @Test("stale lead: levels 1, 2, 3 escalate in order; an update resets the count; a terminal stage stops it")
     func escalation() async throws {
+        let afters: [Int64] = [300, 1000, 1500]
         try await storeDefinition(escalation: [
             EscalationLevel(after: "PT0.3S", action: .notify, to: "owner"),
             EscalationLevel(after: "PT1S", action: .reassign, to: "manager"),
             EscalationLevel(after: "PT1.5S", action: .reassign, to: "director"),
         ])
-        var updateAt: Int64 = 0
+        let create = try await created("L-5")
+        let update = Envelope(type: "lead.updated", kind: .event, tenant: fixture.tenant, actor: "u-17",
+                              payload: ["leadId": "L-5", "changes": [], "recordVersion": 2])
+        func escalations(_ leadID: String) async throws -> [Envelope] {
+            try await events("record.escalated").filter { $0.payload["recordId"] == .string(leadID) }
+        }
         try await withService {
-            try await publish(try await created("L-5"))
-            #expect(try await eventually(timeout: .seconds(5), every: .milliseconds(5)) { try await events("record.escalated").count == 1 })
-            let update = Envelope(type: "lead.updated", kind: .event, tenant: fixture.tenant, actor: "u-17",
-                                  payload: ["leadId": "L-5", "changes": [], "recordVersion": 2])
-            updateAt = try #require(TimerDue.instant(update.occurredAt))
+            try await publish(create)
+            #expect(try await eventually(timeout: .seconds(5), every: .milliseconds(5)) { try await escalations("L-5").count >= 1 })
             try await publish(update)
-            #expect(try await eventually(timeout: .seconds(5)) { try await events("record.escalated").count == 4 })
-            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await eventually(timeout: .seconds(10)) {
+                try await escalations("L-5").filter { $0.payload["lastActivityAt"] == .string(update.occurredAt) }.count == 3
+            })
 
-            // A lead that is won no longer escalates.
+            // A lead that is won no longer escalates: its level timers are cancelled.
             try await publish(try await created("L-6"))
             try await storeRecord("L-6", stage: "won")
             try await publish(moved("L-6", from: "new", to: "won"))
-            try await Task.sleep(for: .milliseconds(1700))
+            #expect(try await eventually {
+                let pending = try await fixture.redis.send("ZRANGE", fixture.shard.timersDue, 0, -1).array?.compactMap(\.string) ?? []
+                return !pending.contains { $0.contains("L-6") }
+            })
         }
-        let escalated = try await events("record.escalated")
-        let forL5 = escalated.filter { $0.payload["recordId"] == "L-5" }
-        #expect(forL5.map { $0.payload["level"] } == [1, 1, 2, 3], "level 1, then the update resets: 1, 2, 3 again")
-        #expect(forL5.map { $0.payload["to"] } == ["owner", "owner", "manager", "director"])
-        #expect(forL5.map { $0.payload["from"] } == ["owner", "owner", "owner", "manager"])
-        #expect(forL5.allSatisfy { $0.payload["subject"] == "lead:L-5" })
-        let levelTwo = try #require(forL5.first { $0.payload["level"] == 2 })
-        let levelTwoAt = try #require(levelTwo.payload["escalatedAt"]?.stringValue.flatMap(TimerDue.instant))
-        #expect(levelTwoAt >= updateAt + 1000, "counted from the last activity")
-        #expect(levelTwo.payload["action"] == "reassign")
-        #expect(levelTwo.payload["reason"]?.stringValue?.hasPrefix("no activity for PT1S since") == true)
-        #expect(escalated.filter { $0.payload["recordId"] == "L-6" }.count <= 1, "at most level 1 before the lead was won, nothing after")
+        let all = try await escalations("L-5")
+        #expect(all.allSatisfy { $0.payload["subject"] == "lead:L-5" })
+        for activity in [create.occurredAt, update.occurredAt] {
+            let since = try #require(TimerDue.instant(activity))
+            let steps = all.filter { $0.payload["lastActivityAt"] == .string(activity) }
+            let levels = steps.compactMap { step -> Int? in if case .integer(let level)? = step.payload["level"] { Int(level) } else { nil } }
+            #expect(levels == Array(1...levels.count), "levels in order from 1, counted from \(activity)")
+            for (step, level) in zip(steps, levels) {
+                let at = try #require(step.payload["escalatedAt"]?.stringValue.flatMap(TimerDue.instant))
+                #expect(at >= since + afters[level - 1], "level \(level) never early")
+            }
+        }
+        let reset = all.filter { $0.payload["lastActivityAt"] == .string(update.occurredAt) }
+        #expect(reset.map { $0.payload["to"] } == ["owner", "manager", "director"], "the update restarted the count at level 1")
+        #expect(reset.map { $0.payload["from"] } == ["owner", "owner", "manager"])
+        #expect(reset.map { $0.payload["action"] } == ["notify", "reassign", "reassign"])
+        #expect(reset[1].payload["reason"]?.stringValue?.hasPrefix("no activity for PT1S since") == true)
     }
 
     // FUN-CRM-0286: while the record waits on the customer the clock stops; resuming moves the deadline.
-    @Test("pauseWhen: sla.paused stops the timers; sla.resumed moves the deadline by the paused time; the breach comes then")
+    @Test("pauseWhen: sla.paused cancels the timers; sla.resumed reschedules them with the deadline moved by the paused time")
     func pauseAndResume() async throws {
-        try await storeDefinition(sla: [SlaPolicy(stage: "new", name: "first_response", within: "PT1.2S", warnAt: 0.5, pauseWhen: "data.waiting == true")],
+        try await storeDefinition(sla: [SlaPolicy(stage: "new", name: "first_response", within: "PT30S", pauseWhen: "data.waiting == true")],
                                   fields: [FieldRule(name: "waiting", type: .boolean)])
         let create = try await created("L-8")
         let start = try #require(TimerDue.instant(create.occurredAt))
         func update() -> Envelope {
             Envelope(type: "lead.updated", kind: .event, tenant: fixture.tenant, actor: "u-17", payload: ["leadId": "L-8", "changes": [], "recordVersion": 2])
         }
+        let breachMember = "acme:sla:lead:L-8:first_response:breach"
         var pausedAt: Int64 = 0
         var resumedAt: Int64 = 0
         try await withService {
             try await publish(create)
             #expect(try await eventually { try await events("sla.started").count == 1 })
-            try await Task.sleep(for: .milliseconds(100))
             try await storeRecord("L-8", data: "{\"waiting\":true}")
             let wait = update()
             pausedAt = try #require(TimerDue.instant(wait.occurredAt))
             try await publish(wait)
             #expect(try await eventually { try await events("sla.paused").count == 1 })
-            try await Task.sleep(for: .milliseconds(1300))  // past the first deadline: nothing fires while paused
-            #expect(try await events("sla.at_risk").isEmpty)
-            #expect(try await events("sla.breached").isEmpty)
+            #expect(try await fixture.redis.send("ZCARD", fixture.shard.timersDue).integer == 0, "nothing can fire while paused")
+            try await Task.sleep(for: .milliseconds(200))
             try await storeRecord("L-8", data: "{\"waiting\":false}")
             let answer = update()
             resumedAt = try #require(TimerDue.instant(answer.occurredAt))
             try await publish(answer)
-            #expect(try await eventually(timeout: .seconds(5)) { try await events("sla.breached").count == 1 })
+            #expect(try await eventually { try await events("sla.resumed").count == 1 })
         }
         let used = pausedAt - start
-        let resumed = try #require(try await events("sla.resumed").first)
-        #expect(resumed.payload["deadline"] == .string(InstantText.rfc3339(milliseconds: resumedAt + 1200 - used)), "the rest of the promise from the resume")
+        let deadline = resumedAt + 30_000 - used
         #expect(try await events("sla.paused").first?.payload["usedMs"] == .integer(used))
-        let breachedAt = try #require(try await events("sla.breached").first?.payload["breachedAt"]?.stringValue.flatMap(TimerDue.instant))
-        #expect(breachedAt >= resumedAt + 1200 - used)
-        #expect(try await events("sla.at_risk").count == 1)
-        #expect(try await events("sla.met").isEmpty)
+        let resumed = try #require(try await events("sla.resumed").first)
+        #expect(resumed.payload["deadline"] == .string(InstantText.rfc3339(milliseconds: deadline)), "the rest of the promise from the resume")
+        #expect(resumed.payload["atRiskAt"] == .string(InstantText.rfc3339(milliseconds: resumedAt + 24_000 - used)))
+        let due = try await fixture.redis.send("ZSCORE", fixture.shard.timersDue, breachMember).string.flatMap(Double.init)
+        #expect(due.map { Int64($0) } == deadline, "the breach timer is due at the moved deadline")
+        #expect(deadline - (start + 30_000) == resumedAt - pausedAt, "moved by exactly the paused time")
     }
 }

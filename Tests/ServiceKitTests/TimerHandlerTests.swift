@@ -16,16 +16,19 @@ struct TimerHandlerTests {
     let fixture: ConsumerFixture
     let context: ServiceContext
     let handler: SlaTimerHandler
+    let wakeup = TimerWakeup()
 
     init() async throws {
         fixture = try await ConsumerFixture()
-        context = ServiceContext(name: "sla-timer-service", options: try ServiceOptions.fromEnvironment(), pool: fixture.pool, router: fixture.router,
+        // The service's own pool, as ServiceRunner gives it, apart from the fixture's.
+        let pool = RedisPool(endpoint: fixture.server.endpoint, size: 8, waitTimeout: .seconds(10))
+        context = ServiceContext(name: "sla-timer-service", options: try ServiceOptions.fromEnvironment(), pool: pool, router: fixture.router,
                                  logger: Logger(label: "test"))
-        handler = SlaTimerHandler(context: context)
+        handler = SlaTimerHandler(context: context, wakeup: wakeup)
     }
 
     static func options(batch: Int = 500, leaseMilliseconds: Int64 = 10_000) -> TimerSettings {
-        TimerSettings(batch: batch, leaseMilliseconds: leaseMilliseconds, pollMilliseconds: 5)
+        TimerSettings(batch: batch, leaseMilliseconds: leaseMilliseconds, pollMilliseconds: 20)
     }
 
     func command(_ type: String, _ payload: JSONValue, id: String = Envelope.newID()) -> Envelope {
@@ -43,8 +46,8 @@ struct TimerHandlerTests {
 
     /// Publishes commands on crm:{sN}:cmd:sla and waits until the consumer has handled them all.
     func run(_ commands: [Envelope], firing: Bool = false) async throws {
-        let consumer = fixture.consumer(handler, name: "sla-1")
-        let firer = TimerFirer(context: context, settings: Self.options())
+        let consumer = fixture.consumer(handler, name: "sla-1", claimIdle: .seconds(1))
+        let firer = TimerFirer(context: context, settings: Self.options(), wakeup: wakeup)
         let firerTask = Task { if firing { try await firer.run() } }
         defer { firer.requestStop() }
         try await running(consumer) {
@@ -62,7 +65,7 @@ struct TimerHandlerTests {
     @Test("schedule after PT0.3S: accepted, then timer.fired with the data, not early")
     func scheduleAndFire() async throws {
         let schedule = command("timer.schedule", ["timerId": "T-1", "after": "PT0.3S", "data": ["note": "call back"]])
-        let firer = TimerFirer(context: context, settings: Self.options())
+        let firer = TimerFirer(context: context, settings: Self.options(), wakeup: wakeup)
         let firerTask = Task { try await firer.run() }
         try await run([schedule])
         let accepted = try await outcome(schedule)
@@ -152,7 +155,7 @@ struct TimerHandlerTests {
         let schedule = command("timer.schedule", ["timerId": "T-r", "at": "2099-01-01T00:00:00Z"])
         let event = Envelope(type: "timer.fired", kind: .event, tenant: fixture.tenant, actor: "u-17", payload: ["timerId": "T-x"])
         let unknown = command("timer.snooze", ["timerId": "T-r"])
-        let consumer = fixture.consumer(handler, name: "sla-1")
+        let consumer = fixture.consumer(handler, name: "sla-1", claimIdle: .seconds(1))
         try await running(consumer) {
             try await fixture.publishRaw(schedule.encoded(), to: fixture.shard.commands(.sla))
             try await fixture.publishRaw(schedule.encoded(), to: fixture.shard.commands(.sla))
