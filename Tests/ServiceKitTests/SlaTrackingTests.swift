@@ -10,7 +10,7 @@ import TestSupport
 import Testing
 
 /// sla-timer-service reacting to record events with SLA clocks, against a real redis-server.
-@Suite("sla-timer-service: SLA tracking")
+@Suite("sla-timer-service: SLA tracking", .serialized)
 struct SlaTrackingTests {
     let fixture: ConsumerFixture
     let context: ServiceContext

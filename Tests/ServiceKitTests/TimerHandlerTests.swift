@@ -11,7 +11,7 @@ import Testing
 
 /// sla-timer-service in-process against a real redis-server: the timer commands, firing, and the
 /// many-consumers guarantees of DESIGN §4.
-@Suite("sla-timer-service: timers")
+@Suite("sla-timer-service: timers", .serialized)
 struct TimerHandlerTests {
     let fixture: ConsumerFixture
     let context: ServiceContext
