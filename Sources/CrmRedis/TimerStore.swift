@@ -200,25 +200,6 @@ public struct TimerStore: Sendable {
         return try Self.decoder.decode(SlaClockState.self, from: Data(bytes))
     }
 
-    /// Pending and firing timers of a shard due up to `until` (ms), earliest first, at most `limit`.
-    public func upcoming(shard: ShardKeys, until: Int64, limit: Int) async throws -> [(record: TimerRecord, firing: Bool)] {
-        let replies = try await pool.pipeline([
-            RedisCommand("ZRANGEBYSCORE", [shard.timersDue, "-inf", until, "LIMIT", 0, limit]),
-            RedisCommand("ZRANGE", [shard.timersLeased, 0, limit - 1]),
-        ])
-        let pending = (replies[0].array ?? []).compactMap(\.string)
-        let firing = (replies[1].array ?? []).compactMap(\.string)
-        let members = pending + firing
-        guard !members.isEmpty else { return [] }
-        let data = try await pool.send(RedisCommand("HMGET", [shard.timersData] + members.map { $0 as any RedisArgumentConvertible }))
-        let records = (data.array ?? []).map { value in value.bytes.flatMap { try? Self.decoder.decode(TimerRecord.self, from: Data($0)) } }
-        var result: [(TimerRecord, Bool)] = []
-        for (index, record) in records.enumerated() {
-            if let record { result.append((record, index >= pending.count)) }
-        }
-        return result.sorted { $0.0.dueAt < $1.0.dueAt }
-    }
-
     /// The id of the event a timer fires: derived from the timer and its due time, so a firing is
     /// recognisable as the same one wherever it is seen.
     public static func firingID(member: String, dueAt: Int64) -> String {
