@@ -74,7 +74,7 @@ let package = Package(
         .target(name: "PipelineService", dependencies: ["ServiceKit", "CrmRedis", "CrmCore", "Contracts", "RedisClient", log], swiftSettings: strictSettings),
         .target(name: "AuditService", dependencies: ["ServiceKit", "CrmRedis", "Contracts", "RedisClient", log, crypto, argumentParser, lifecycle], swiftSettings: strictSettings),
         .target(name: "AssignmentService", dependencies: ["ServiceKit", "Contracts", "CrmCore", "CrmRedis", log], swiftSettings: strictSettings),
-        .target(name: "SlaTimerService", dependencies: ["ServiceKit", "Contracts"], swiftSettings: strictSettings),
+        .target(name: "SlaTimerService", dependencies: ["ServiceKit", "Contracts", "CrmCore", "CrmRedis", "RedisClient", log, lifecycle, argumentParser], swiftSettings: strictSettings),
         .target(name: "IntegrationService", dependencies: ["ServiceKit", "Contracts"], swiftSettings: strictSettings),
         .executableTarget(
             name: "crmctl",
@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(name: "CrmRedisTests", dependencies: ["CrmRedis", "Contracts", crypto], swiftSettings: strictSettings),
         .testTarget(
             name: "ServiceKitTests",
-            dependencies: ["ServiceKit", "PipelineService", "AuditService", "AssignmentService", "CrmRedis", "Contracts", "RedisClient", "TestSupport", log],
+            dependencies: ["ServiceKit", "PipelineService", "AuditService", "AssignmentService", "SlaTimerService", "CrmRedis", "Contracts", "RedisClient", "TestSupport", log],
             swiftSettings: strictSettings
         ),
         .testTarget(

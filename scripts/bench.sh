@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # make bench: the action targets of DESIGN §5 (command published → outcome readable, and throughput)
 # measured against a fresh local Redis with AOF `always`, beside the same run's redis-benchmark
-# ceiling. The other targets of §5 (dashboard, SLA sweep, gateway sync, 1M instances) come with the
-# benchmark issue. Runs in about a minute; nothing is asserted: the machine is shared and noisy.
+# ceiling, and the timer targets (SLA sweep over 10,000 pending timers, firing lateness under load)
+# against two sla-timer-service replicas. The other targets of §5 (dashboard, gateway sync, 1M
+# instances) come with the benchmark issue. Runs in about a minute; nothing is asserted: the machine is shared and noisy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product pipeline-service >/dev/null
 swift build -c release --product audit-service >/dev/null
+swift build -c release --product sla-timer-service >/dev/null
 swift build -c release --product crmctl >/dev/null
 bin=$(swift build -c release --show-bin-path)
 work=$(mktemp -d "${TMPDIR:-/tmp}/crm-bench.XXXXXX")
@@ -44,3 +46,10 @@ echo -n "  "; "$bin/crmctl" bench-gateway --branches 10 --runs "${CRM_BENCH_GATE
 echo "== Nexus CRM lead.create, published → outcome on the reply list (PER-CRM-0323)"
 echo -n "  latency, 1 client:     "; "$bin/crmctl" bench --commands "${CRM_BENCH_COMMANDS:-3000}" --concurrency 1
 echo -n "  throughput, 32 clients: "; "$bin/crmctl" bench --commands "${CRM_BENCH_COMMANDS_HEAVY:-20000}" --concurrency 32
+
+CRM_CONSUMER=bench-sla-1 "$bin/sla-timer-service" > "$work/sla-1.log" 2>&1 & pids+=($!)
+CRM_CONSUMER=bench-sla-2 "$bin/sla-timer-service" > "$work/sla-2.log" 2>&1 & pids+=($!)
+sleep 1
+echo "== timers: sweep over the pending set, and lateness (firedAt − dueAt), two sla-timer-service replicas (PER-CRM-0337)"
+echo -n "  10,000 timers due over 10 s: "; "$bin/crmctl" bench-timers --tenant bench-t1 --timers "${CRM_BENCH_TIMERS:-10000}" --spread-ms 10000
+echo -n "  10,000 timers due over 2 s:  "; "$bin/crmctl" bench-timers --tenant bench-t2 --timers "${CRM_BENCH_TIMERS:-10000}" --spread-ms 2000

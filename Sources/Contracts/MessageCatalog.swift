@@ -109,8 +109,23 @@ public enum MessageType {
     public static let contactUpdated = "contact.updated"
     public static let leadConverted = "lead.converted"
 
+    public static let timerSchedule = "timer.schedule"
+    public static let timerCancel = "timer.cancel"
+    public static let timerFired = "timer.fired"
+    public static let slaStarted = "sla.started"
+    public static let slaAtRisk = "sla.at_risk"
+    public static let slaBreached = "sla.breached"
+    public static let slaMet = "sla.met"
+    public static let slaPaused = "sla.paused"
+    public static let slaResumed = "sla.resumed"
+    public static let recordEscalated = "record.escalated"
+    /// sla-timer-service's own commands and events.
+    public static let slaCommands = [timerSchedule, timerCancel]
+    public static let slaEvents = [timerFired, slaStarted, slaAtRisk, slaBreached, slaMet, slaPaused, slaResumed, recordEscalated]
+
     public static let commands = [definitionPublish, leadCreate, leadUpdate, leadApply, opportunityCreate, opportunityUpdate, opportunityApply,
-                                  contactAdd, contactUpdate, fieldsConfigure, interactionLog, directoryPutUser]
+                                  contactAdd, contactUpdate, fieldsConfigure, interactionLog, directoryPutUser] + slaCommands
     public static let events = [definitionPublished, leadCreated, leadUpdated, leadStageChanged, leadConverted, opportunityCreated, opportunityUpdated,
                                 opportunityStageChanged, contactAdded, contactUpdated, fieldsConfigured, interactionLogged, directoryUserUpdated, commandAccepted, commandRejected]
+                                + slaEvents
 }

@@ -10,6 +10,8 @@ public enum RejectionCode: String, Sendable, CaseIterable {
     case vetoed
     case tooLarge = "too_large"
     case notFound = "not_found"
+    /// timer.cancel of a timer that has fired already.
+    case alreadyFired = "already_fired"
     case forbidden
     case `internal`
     // Assignment, delegation and approvals.

@@ -110,13 +110,20 @@ public struct PipelineDefinition: Sendable, Hashable, Codable {
     public var permissions: [String: [String]]
     /// Forks at stages: parallel campaigns and inclusive gateways.
     public var gateways: [GatewayDefinition]
+    /// Service-level promises per stage (SLA clocks); none by default.
+    public var sla: [SlaPolicy]
+    /// Business-hours calendars the SLA policies name; none by default.
+    public var calendars: [String: BusinessCalendar]
+    /// Escalation levels for stale records; none by default.
+    public var escalation: [EscalationLevel]
 
     enum CodingKeys: String, CodingKey {
-        case entity, name, stages, transitions, fields, permissions, gateways
+        case entity, name, stages, transitions, fields, permissions, gateways, sla, calendars, escalation
     }
 
     public init(entity: EntityKind, name: String, stages: [StageDefinition], transitions: [TransitionDefinition] = [],
-                fields: [FieldRule] = [], permissions: [String: [String]] = [:], gateways: [GatewayDefinition] = []) {
+                fields: [FieldRule] = [], permissions: [String: [String]] = [:], gateways: [GatewayDefinition] = [], sla: [SlaPolicy] = [],
+                calendars: [String: BusinessCalendar] = [:], escalation: [EscalationLevel] = []) {
         self.entity = entity
         self.name = name
         self.stages = stages
@@ -124,6 +131,9 @@ public struct PipelineDefinition: Sendable, Hashable, Codable {
         self.fields = fields
         self.permissions = permissions
         self.gateways = gateways
+        self.sla = sla
+        self.calendars = calendars
+        self.escalation = escalation
     }
 
     public init(from decoder: any Decoder) throws {
@@ -136,8 +146,14 @@ public struct PipelineDefinition: Sendable, Hashable, Codable {
         fields = try container.decodeIfPresent([FieldRule].self, forKey: .fields) ?? []
         permissions = try container.decodeIfPresent([String: [String]].self, forKey: .permissions) ?? [:]
         gateways = try container.decodeIfPresent([GatewayDefinition].self, forKey: .gateways) ?? []
+        // Definitions stored before SLA policies existed have none.
+        sla = try container.decodeIfPresent([SlaPolicy].self, forKey: .sla) ?? []
+        calendars = try container.decodeIfPresent([String: BusinessCalendar].self, forKey: .calendars) ?? [:]
+        escalation = try container.decodeIfPresent([EscalationLevel].self, forKey: .escalation) ?? []
     }
 
+    /// Leaves out empty gateways, SLA policies, calendars and escalation levels, so definitions
+    /// without them store as they did before those existed.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(entity, forKey: .entity)
@@ -146,8 +162,10 @@ public struct PipelineDefinition: Sendable, Hashable, Codable {
         try container.encode(transitions, forKey: .transitions)
         try container.encode(fields, forKey: .fields)
         try container.encode(permissions, forKey: .permissions)
-        // Definitions without gateways keep the shape they had before gateways existed.
         if !gateways.isEmpty { try container.encode(gateways, forKey: .gateways) }
+        if !sla.isEmpty { try container.encode(sla, forKey: .sla) }
+        if !calendars.isEmpty { try container.encode(calendars, forKey: .calendars) }
+        if !escalation.isEmpty { try container.encode(escalation, forKey: .escalation) }
     }
 
     /// What expressions of this definition may read: `stage`, `version` and `data.<field>`
@@ -305,6 +323,8 @@ public struct CompiledDefinition: Sendable, Hashable {
                 }
             }
         }
+        problems += SlaRules.problems(in: definition)
+        problems += Escalations.problems(in: definition)
         problems += registry.problems(in: definition)
         guard problems.isEmpty, let initial = initials.first else { throw DefinitionErrors(problems: problems) }
         return CompiledDefinition(source: definition, version: version, initialStage: initial, stageNames: definition.stages.map(\.name),

@@ -9,7 +9,7 @@ enum PayloadMapping {
     static func definition(_ payload: JSONValue) throws(Rejection) -> PipelineDefinition {
         do throws(PayloadError) {
             let reader = try PayloadReader(payload)
-            try reader.allowOnly(["entity", "name", "stages", "transitions", "fields", "permissions", "gateways"])
+            try reader.allowOnly(Set(["entity", "name", "stages", "transitions", "fields", "permissions", "gateways"]).union(SlaDefinitionPayload.keys))
             let entityName = try reader.string("entity", rule: { EntityKind(rawValue: $0) != nil }, expected: "'lead' or 'opportunity'")
             let name = try reader.string("name", maxLength: 100)
             var stages: [StageDefinition] = []
@@ -51,8 +51,10 @@ enum PayloadMapping {
                     permissions[key] = try object.strings(key, maxCount: 32, rule: Names.isValid, expected: "a role name")
                 }
             }
-            return PipelineDefinition(entity: EntityKind(rawValue: entityName)!, name: name, stages: stages, transitions: transitions,
-                                      fields: fields, permissions: permissions, gateways: try gateways(reader))
+            var definition = PipelineDefinition(entity: EntityKind(rawValue: entityName)!, name: name, stages: stages, transitions: transitions,
+                                                fields: fields, permissions: permissions, gateways: try gateways(reader))
+            try SlaDefinitionPayload.read(reader, into: &definition)
+            return definition
         } catch {
             throw Rejection(error)
         }

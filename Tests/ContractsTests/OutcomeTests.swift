@@ -94,7 +94,7 @@ struct OutcomeTests {
     func rejectionCodes() {
         #expect(RejectionCode.allCases.map(\.rawValue) == [
             "invalid_payload", "invalid_definition", "unknown_definition", "already_exists", "conflict", "invalid_transition", "guard_failed", "vetoed", "too_large",
-            "not_found", "forbidden", "internal", "unknown_user", "inactive_user", "empty_pool", "invalid_delegation", "forbidden_self_assignment",
+            "not_found", "already_fired", "forbidden", "internal", "unknown_user", "inactive_user", "empty_pool", "invalid_delegation", "forbidden_self_assignment",
             "not_an_approver", "forbidden_self_approval", "already_voted", "approval_required",
         ])
     }

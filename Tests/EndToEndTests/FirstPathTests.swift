@@ -19,6 +19,7 @@ struct FirstPathTests {
         let deployment = try await Deployment()
         try await deployment.start("pipeline-service")
         try await deployment.start("assignment-service")
+        try await deployment.start("sla-timer-service")
         try await deployment.start("audit-service")
         let commands = try FileManager.default.contentsOfDirectory(atPath: Deployment.examples.path).sorted().filter { name in
             guard let data = FileManager.default.contents(atPath: Deployment.examples.appendingPathComponent(name).path),

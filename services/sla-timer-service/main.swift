@@ -10,8 +10,15 @@ struct SlaTimerServiceCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: ServiceOptions
+    @OptionGroup var timers: SlaTimerOptions
 
     func run() async throws {
-        try await ServiceRunner.run(name: "sla-timer-service", options: options) { context in SlaTimerHandler(context: context) }
+        // The handler wakes the firing loop of its own process when it schedules a timer.
+        let wakeup = TimerWakeup()
+        try await ServiceRunner.run(name: "sla-timer-service", options: options) { context in
+            SlaTimerHandler(context: context, settings: timers.settings, wakeup: wakeup)
+        } extraServices: { context in
+            [TimerFirer(context: context, settings: timers.settings, wakeup: wakeup)]
+        }
     }
 }
