@@ -2,6 +2,7 @@ public import Contracts
 public import CrmCore
 public import CrmRedis
 public import Foundation
+import RedisClient
 
 /// One subject's CRM (Level 1): its lead (an opportunity once converted), its contacts, what its
 /// actor may do, and its history. Every change goes through the engine as a command, so the rules,
@@ -100,6 +101,22 @@ public struct SubjectCrm: Sendable {
         // Timestamps are RFC 3339 in UTC with fixed precision, so text order is time order; the sort is stable.
         return (lead + opportunity).enumerated().sorted { ($0.element.occurredAt, $0.offset) < ($1.element.occurredAt, $1.offset) }
             .map { CrmHistoryEntry(envelope: $0.element) }
+    }
+
+    /// Escalates the subject's current record after `delay` (DESIGN §4 escalation): a durable timer of
+    /// sla-timer-service that, when it fires, emits `record.escalated` (level 1, notify `to`), which the
+    /// record's history shows. Needs the services (timers have no in-process form). Returns the timer id;
+    /// cancel it with `timer.cancel`.
+    @discardableResult
+    public func escalateAfter(_ delay: Duration, to target: String = "manager", reason: String? = nil) async throws -> String {
+        let (entity, _) = try await current()
+        let seconds = max(0.001, delay.seconds)
+        let after = "PT" + String(format: "%.3f", seconds).replacingOccurrences(of: ".000", with: "") + "S"
+        let timerID = "esc-\(entity.rawValue)-\(id.prefix(80))-\(UUID().uuidString.prefix(8).lowercased())"
+        var data: [String: JSONValue] = ["escalate": .string("\(entity.rawValue):\(id)"), "to": .string(target)]
+        if let reason { data["reason"] = .string(reason) }
+        try await engine.send(MessageType.timerSchedule, ["timerId": .string(timerID), "after": .string(after), "data": .object(data)])
+        return timerID
     }
 
     /// Hands the engine's actor's work to `user` from now until `until` (DESIGN §4 delegation): while it

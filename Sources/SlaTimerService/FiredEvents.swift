@@ -24,7 +24,16 @@ enum FiredEvents {
                 "scheduledBy": .string(timer.causationId),
             ]
             if let data = timer.data { payload["data"] = data }
-            return [envelope(id: id, type: MessageType.timerFired, timer: timer, at: firedAt, payload: .object(payload))]
+            let fired = envelope(id: id, type: MessageType.timerFired, timer: timer, at: firedAt, payload: .object(payload))
+            // A timer scheduled to escalate a record (CrmKit's escalateAfter) also says so, in that record's history.
+            guard let subject = timer.data?["escalate"]?.stringValue, let colon = subject.firstIndex(of: ":") else { return [fired] }
+            let escalated: [String: JSONValue] = [
+                "subject": .string(subject), "entity": .string(String(subject[..<colon])), "recordId": .string(String(subject[subject.index(after: colon)...])),
+                "level": 1, "action": "notify", "from": "owner", "to": .string(timer.data?["to"]?.stringValue ?? "manager"),
+                "reason": .string(timer.data?["reason"]?.stringValue ?? "escalation scheduled by \(timer.actor)"),
+                "lastActivityAt": .string(InstantText.rfc3339(milliseconds: timer.scheduledAt)), "escalatedAt": .string(firedAt),
+            ]
+            return [fired, envelope(id: Envelope.newID(), type: MessageType.recordEscalated, timer: timer, at: firedAt, payload: .object(escalated))]
         }
         var payload = SlaPayloads.base(mark)
         switch mark.phase {

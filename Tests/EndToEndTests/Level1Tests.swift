@@ -150,13 +150,24 @@ struct Level1Tests {
     func overServices() async throws {
         let deployment = try await Deployment()
         defer { Task { await deployment.stopAll() } }
-        for binary in ["pipeline-service", "assignment-service", "audit-service"] { try await deployment.start(binary) }
+        for binary in ["pipeline-service", "assignment-service", "audit-service", "sla-timer-service"] { try await deployment.start(binary) }
         let client = CrmClient(endpoint: try RedisEndpoint(url: deployment.server.url), shards: 4)
         try await Level1Suite.run(.services(client, tenant: "app", actor: "u-app"), subject: "acct-1", historyTimeout: .seconds(20))
         let promoted = CrmEngine.services(client, tenant: "acme", actor: "u-app")
         try await Level1Suite.promote(promoted)
         try await Level1Suite.run(promoted, subject: "acct-2", historyTimeout: .seconds(20))
         try await Level1Suite.checkPromotedRules(promoted, subject: "acct-2")
+
+        // escalateAfter forwards to sla-timer-service: the record's history shows the escalation.
+        let stale = Customer(id: "acct-3").crm(in: .services(client, tenant: "app", actor: "u-app"))
+        try await stale.lead()
+        let timer = try await stale.escalateAfter(.milliseconds(300), to: "sales_manager", reason: "no answer")
+        #expect(timer.hasPrefix("esc-lead-acct-3-"))
+        let escalated = try await eventually(timeout: .seconds(20)) { try await stale.history().contains { $0.type == "record.escalated" } }
+        #expect(escalated)
+        let entry = try await stale.history().first { $0.type == "record.escalated" }
+        #expect(entry?.payload["to"] == "sales_manager" && entry?.payload["reason"] == "no answer")
+        await #expect(throws: CrmKitError.self) { try await Customer(id: "x").crm(in: .inProcess(tenant: "app", actor: "u-app")).escalateAfter(.seconds(1)) }
         await client.close()
         await deployment.stopAll()
     }
