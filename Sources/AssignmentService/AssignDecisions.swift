@@ -5,9 +5,9 @@ import CrmRedis
 extension AssignmentCommands {
     /// `assignment.request`: chooses the assignee by the strategy, follows active delegations, and in one
     /// commit records the assignment, moves the round-robin turn and moves the record between queues.
-    func assign(_ command: Envelope, shard: ShardKeys, directory: TenantDirectory) async throws -> CommandDecision {
+    func assign(_ command: Envelope, shard: ShardKeys, directory: TenantDirectory, byTheSystem: Bool = false) async throws -> CommandDecision {
         let request = try AssignmentPayloads.assignment(command.payload)
-        try directory.requireMember(command.actor)
+        if !byTheSystem { try directory.requireMember(command.actor) }
         let tenant = command.tenant
         let subject = "\(request.entity.rawValue):\(request.id)"
         let assignmentKey = shard.assignment(tenant: tenant, entity: request.entity.rawValue, id: request.id)
@@ -64,6 +64,34 @@ extension AssignmentCommands {
         let event = command.event(type: MessageType.recordAssigned, payload: .object(payload))
         return CommandDecision(writes: writes, events: [event],
                                outcome: CommandOutcome.accepted(command, events: [event], recordID: request.id, recordVersion: assignmentVersion + 1))
+    }
+
+    /// A breach or escalation that asks to reassign its record (`sla.breached` actions, a
+    /// `record.escalated` level with action `reassign`): round-robin within the team named `to`. The
+    /// reassignment is caused by the event and answers nobody; a team with no active user leaves the
+    /// record where it is.
+    func react(_ event: Envelope, shard: ShardKeys) async throws -> CommandDecision {
+        let nothing = CommandDecision(writes: [], events: [], outcome: nil)
+        guard let subject = event.payload["subject"]?.stringValue else { return nothing }
+        var teams: [String] = []
+        if event.type == MessageType.slaBreached {
+            teams = (event.payload["actions"]?.arrayValue ?? []).filter { $0["action"]?.stringValue == "reassign" }.compactMap { $0["to"]?.stringValue }
+        } else if event.payload["action"]?.stringValue == "reassign", let to = event.payload["to"]?.stringValue {
+            teams = [to]
+        }
+        guard let team = teams.first else { return nothing }
+        let directory = try await TenantDirectory.read(store, shard: shard, tenant: event.tenant)
+        guard !AssignmentRules.pool(team, users: Array(directory.users.values)).isEmpty else { return nothing }
+        // The assignment decided as if requested, under the event's id: a redelivered event is a replay.
+        let request = Envelope(id: event.id, type: MessageType.assignmentRequest, kind: .command, tenant: event.tenant, actor: event.actor,
+                               correlationId: event.correlationId, causationId: event.causationId, occurredAt: event.occurredAt,
+                               payload: ["subject": .string(subject), "strategy": "round_robin", "team": .string(team)])
+        do {
+            let decision = try await assign(request, shard: shard, directory: directory, byTheSystem: true)
+            return CommandDecision(writes: decision.writes, events: decision.events, outcome: nil)
+        } catch is Rejection {
+            return nothing
+        }
     }
 
     /// Moves a record from the previous assignee's queue to the new one's, keeping each queue's open count.

@@ -8,6 +8,8 @@ public import Logging
 /// committed atomically (deciding again when something it read changed meanwhile).
 public struct AssignmentCommands: Sendable {
     public static let types = Set([MessageType.directoryPutUser] + MessageType.assignmentCommands)
+    /// Events it reacts to: breach and escalation actions that reassign a record.
+    public static let reactions: Set<String> = [MessageType.slaBreached, MessageType.recordEscalated]
     let store: CrmStore
     let committer: CommandCommitter
     let logger: Logger
@@ -28,7 +30,8 @@ public struct AssignmentCommands: Sendable {
         // Round-robin turns and loads are shared by every assignment of a tenant: under contention
         // from several consumers a command may need more than the default attempts.
         try await committer.decideAndCommit(command, shard: shard, acknowledging: entry, maxAttempts: 64, logger: logger) {
-            try await decide(command, shard: shard)
+            if command.kind == .event { return try await react(command, shard: shard) }
+            return try await decide(command, shard: shard)
         }
     }
 

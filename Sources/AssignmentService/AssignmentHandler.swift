@@ -7,7 +7,7 @@ public import ServiceKit
 /// with the assignment issue; other command types go to the DLQ as `unknown_type`.
 public struct AssignmentHandler: SingleMessageHandler {
     public let group = "assignment"
-    public let catalog = MessageCatalog.v1.restricted(to: AssignmentCommands.types)
+    public let catalog = MessageCatalog.v1.restricted(to: AssignmentCommands.types.union(AssignmentCommands.reactions))
     let commands: AssignmentCommands
 
     public init(context: ServiceContext) {
@@ -15,7 +15,8 @@ public struct AssignmentHandler: SingleMessageHandler {
                                           policy: CommitPolicy(idempotencyTTLSeconds: context.options.idempotencyTTLSeconds))
     }
 
-    public func streams(of shard: ShardKeys) -> [String] { [shard.commands(.assignment)] }
+    /// Its commands, and the events stream for the breaches and escalations that reassign a record.
+    public func streams(of shard: ShardKeys) -> [String] { [shard.commands(.assignment), shard.events] }
 
     /// A tenant's directory changes one at a time.
     public func ordering(of message: InboundMessage) -> Ordering { .barrier(message.envelope.tenant) }

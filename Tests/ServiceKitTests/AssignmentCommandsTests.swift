@@ -248,4 +248,27 @@ struct AssignmentCommandsTests {
         let stored = try CrmStore.decode(Approval.self, try #require(try await fixture.redis.send("HGET", shard.approval(tenant: tenant, id: "AP-9"), "d").bytes))
         #expect(stored.status == .approved && stored.votes.count == 7 && stored.votes.filter { !$0.late }.count >= 2)
     }
+
+    // FUN-CRM-0263: an SLA breach or an escalation level that says reassign moves the record.
+    @Test("sla.breached and record.escalated with reassign move the record to the named team, once")
+    func breachReassigns() async throws {
+        try await setUp(leads: 2)
+        try await accepted("assignment.request", ["subject": "lead:L-1", "strategy": "manual", "assignee": "u1"])
+        let breach = Envelope(type: "sla.breached", kind: .event, tenant: tenant, actor: "system", payload: [
+            "subject": "lead:L-1", "entity": "lead", "recordId": "L-1", "sla": "first_response", "stage": "new",
+            "actions": [["action": "notify", "to": "owner"], ["action": "reassign", "to": "emea"]],
+        ])
+        #expect(try await assignment.execute(breach, shard: shard).isSilent)
+        guard case .replayed = try await assignment.execute(breach, shard: shard) else { Issue.record("a redelivered breach reassigned again"); return }
+        let moved = try await events("record.assigned").last
+        #expect(moved?.payload["assignee"] == "m" && moved?.payload["previousAssignee"] == "u1" && moved?.causationId == breach.id)
+        let escalation = Envelope(type: "record.escalated", kind: .event, tenant: tenant, actor: "system", payload: [
+            "subject": "lead:L-2", "entity": "lead", "recordId": "L-2", "level": 2, "action": "reassign", "from": "owner", "to": "sales",
+        ])
+        _ = try await assignment.execute(escalation, shard: shard)
+        #expect(try await events("record.assigned").last?.payload["subject"] == "lead:L-2")
+        let nowhere = Envelope(type: "record.escalated", kind: .event, tenant: tenant, actor: "system", payload: ["subject": "lead:L-2", "action": "reassign", "to": "nobody"])
+        _ = try await assignment.execute(nowhere, shard: shard)
+        #expect(try await events("record.assigned").count == 3, "a team with no active user leaves the record where it is")
+    }
 }
