@@ -51,5 +51,5 @@ CRM_CONSUMER=bench-sla-1 "$bin/sla-timer-service" > "$work/sla-1.log" 2>&1 & pid
 CRM_CONSUMER=bench-sla-2 "$bin/sla-timer-service" > "$work/sla-2.log" 2>&1 & pids+=($!)
 sleep 1
 echo "== timers: sweep over the pending set, and lateness (firedAt − dueAt), two sla-timer-service replicas (PER-CRM-0337)"
-echo -n "  10,000 timers due over 10 s: "; "$bin/crmctl" bench-timers --tenant bench-t1 --timers "${CRM_BENCH_TIMERS:-10000}" --spread-ms 10000
-echo -n "  10,000 timers due over 2 s:  "; "$bin/crmctl" bench-timers --tenant bench-t2 --timers "${CRM_BENCH_TIMERS:-10000}" --spread-ms 2000
+echo -n "  10,000 timers due over 10 s: "; "$bin/crmctl" bench-timers --tenant bench-t1 --timers "${CRM_BENCH_TIMERS:-10000}" --spread-ms 10000 --lead-ms 15000 || echo "(not measured)"
+echo -n "  10,000 timers due over 2 s:  "; "$bin/crmctl" bench-timers --tenant bench-t2 --timers "${CRM_BENCH_TIMERS:-10000}" --spread-ms 2000 --lead-ms 15000 || echo "(not measured)"

@@ -62,10 +62,18 @@ public enum AuditTrail {
         guard !ids.isEmpty else { return [] }
         let replies = try await connection.pipeline(ids.map { RedisCommand("XRANGE", [shard.audit, $0, $0]) })
         let live = try replies.flatMap { try StreamEntry.parseList($0, command: "XRANGE") }.map(AuditRecord.init)
-        guard live.count < ids.count, let archive else { return live }
+        guard live.count < ids.count, let archive else { return inTimeOrder(live) }
         let missing = Set(ids).subtracting(live.map(\.entryID))
         let archived = try archive.records(shard: shard.shard).filter { missing.contains($0.entryID) }
         let byID = Dictionary((archived + live).map { ($0.entryID, $0) }, uniquingKeysWith: { first, _ in first })
-        return ids.compactMap { byID[$0] }
+        return inTimeOrder(ids.compactMap { byID[$0] })
+    }
+
+    /// A record's entries in the order their events happened. The chain's order can differ: after an
+    /// audit-service crash, entries claimed from the dead consumer are appended after newer ones.
+    /// Timestamps are RFC 3339 UTC with fixed precision, so text order is time order; ties keep chain order.
+    static func inTimeOrder(_ records: [AuditRecord]) -> [AuditRecord] {
+        let times = records.map { (try? JSONValue.parse($0.bytes))?["occurredAt"]?.stringValue ?? "" }
+        return zip(records, times).enumerated().sorted { ($0.element.1, $0.offset) < ($1.element.1, $1.offset) }.map(\.element.0)
     }
 }
