@@ -21,7 +21,7 @@ public struct SubjectCrm: Sendable {
     public func lead() async throws -> PipelineRecord {
         if let lead = try await engine.store.record(shard: engine.shard, tenant: engine.tenant, entity: .lead, id: id) { return lead }
         try await ensureDefinition(leadDefinition)
-        try await engine.send(MessageType.leadCreate, ["leadId": .string(id), "data": Self.json(leadData)])
+        try await engine.send(MessageType.leadCreate, ["leadId": .string(id), "data": JSONValue(leadData)])
         return try await required(.lead)
     }
 
@@ -47,7 +47,7 @@ public struct SubjectCrm: Sendable {
     @discardableResult
     public func update(_ changes: [String: FieldValue], expectedVersion: Int? = nil) async throws -> PipelineRecord {
         let (entity, _) = try await current()
-        var payload: [String: JSONValue] = ["\(entity.rawValue)Id": .string(id), "data": Self.json(changes)]
+        var payload: [String: JSONValue] = ["\(entity.rawValue)Id": .string(id), "data": JSONValue(changes)]
         if let expectedVersion { payload["expectedVersion"] = .integer(Int64(expectedVersion)) }
         try await engine.send("\(entity.rawValue).update", .object(payload))
         return try await required(entity)
@@ -62,7 +62,7 @@ public struct SubjectCrm: Sendable {
         }
         try await lead()
         let contactID = contactID ?? "C-\(UUID().uuidString.lowercased())"
-        try await engine.send(MessageType.contactAdd, ["contactId": .string(contactID), "data": Self.json(data), "links": [.string("lead:\(id)")]])
+        try await engine.send(MessageType.contactAdd, ["contactId": .string(contactID), "data": JSONValue(data), "links": [.string("lead:\(id)")]])
         guard let contact = try await engine.store.contact(shard: engine.shard, tenant: engine.tenant, id: contactID) else {
             throw CrmKitError.rejected(commandType: MessageType.contactAdd, code: "not_found", message: "contact '\(contactID)' was accepted but cannot be read", field: nil)
         }
@@ -181,21 +181,6 @@ public struct SubjectCrm: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         try await engine.send(MessageType.definitionPublish, try JSONValue.parse(Array(try encoder.encode(definition))))
-    }
-
-    static func json(_ data: [String: FieldValue]) -> JSONValue {
-        .object(data.mapValues(json))
-    }
-
-    static func json(_ value: FieldValue) -> JSONValue {
-        switch value {
-        case .null: return .null
-        case .bool(let flag): return .bool(flag)
-        case .integer(let number): return .integer(number)
-        case .number(let number): return .number(number)
-        case .string(let text): return .string(text)
-        case .list(let items): return .array(items.map(json))
-        }
     }
 }
 

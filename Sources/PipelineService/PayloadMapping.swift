@@ -290,16 +290,7 @@ enum PayloadMapping {
         }
     }
 
-    static func json(_ data: [String: FieldValue]) -> JSONValue { .object(data.mapValues(json)) }
+    static func json(_ data: [String: FieldValue]) -> JSONValue { JSONValue(data) }
 
-    static func json(_ value: FieldValue) -> JSONValue {
-        switch value {
-        case .null: return .null
-        case .bool(let flag): return .bool(flag)
-        case .integer(let number): return .integer(number)
-        case .number(let number): return .number(number)
-        case .string(let text): return .string(text)
-        case .list(let items): return .array(items.map(json))
-        }
-    }
+    static func json(_ value: FieldValue) -> JSONValue { JSONValue(value) }
 }

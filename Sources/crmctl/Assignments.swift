@@ -86,25 +86,18 @@ struct Approvals: AsyncParsableCommand {
     func run() async throws {
         let redis = try connection.connection()
         let prefix = connection.router.keys(forTenant: tenant).approval(tenant: tenant, id: "")
-        var cursor = "0"
-        repeat {
-            let reply = try await redis.send("SCAN", cursor, "MATCH", prefix + "*", "COUNT", 1000)
-            let parts = reply.array ?? []
-            cursor = parts.first?.string ?? "0"
-            let keys = (parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.string).sorted()
-            guard !keys.isEmpty else { continue }
-            for reply in try await redis.pipeline(keys.map { RedisCommand("HGET", [$0, "d"]) }) {
-                guard let bytes = reply.bytes, let approval = try? CrmStore.decode(Approval.self, bytes) else { continue }
-                if let user {
-                    guard approval.status == .pending, approval.approvers.contains(user), !approval.votes.contains(where: { $0.approver == user }) else { continue }
-                }
-                printJSON([
-                    "approvalId": .string(approval.id), "subject": .string(approval.subject), "action": .string(approval.action),
-                    "submitter": .string(approval.submitter), "approvers": .array(approval.approvers.map(JSONValue.string)),
-                    "status": .string(approval.status.rawValue), "votes": .integer(Int64(approval.votes.count)),
-                    "decidedAt": approval.decidedAt.map(JSONValue.string) ?? .null,
-                ])
+        try await forEachDocument(redis, prefix: prefix) { bytes in
+            guard let approval = try? CrmStore.decode(Approval.self, bytes) else { return true }
+            if let user {
+                guard approval.status == .pending, approval.approvers.contains(user), !approval.votes.contains(where: { $0.approver == user }) else { return true }
             }
-        } while cursor != "0"
+            printJSON([
+                "approvalId": .string(approval.id), "subject": .string(approval.subject), "action": .string(approval.action),
+                "submitter": .string(approval.submitter), "approvers": .array(approval.approvers.map(JSONValue.string)),
+                "status": .string(approval.status.rawValue), "votes": .integer(Int64(approval.votes.count)),
+                "decidedAt": approval.decidedAt.map(JSONValue.string) ?? .null,
+            ])
+            return true
+        }
     }
 }

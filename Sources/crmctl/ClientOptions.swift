@@ -62,3 +62,21 @@ func envelopeJSON(_ bytes: [UInt8]?) -> JSONValue {
     if let value = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) { return value }
     return .string(String(decoding: bytes, as: UTF8.self))
 }
+
+/// Hands `body` the document (`d`) of every hash whose key starts with `prefix`, walking the keys
+/// with SCAN a page at a time (an operator's tool: it costs time in proportion to the keyspace);
+/// `body` returns false to stop.
+func forEachDocument(_ redis: RedisConnection, prefix: String, _ body: ([UInt8]) throws -> Bool) async throws {
+    var cursor = "0"
+    repeat {
+        let reply = try await redis.send("SCAN", cursor, "MATCH", prefix + "*", "COUNT", 1000)
+        let parts = reply.array ?? []
+        cursor = parts.first?.string ?? "0"
+        let keys = (parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.string).sorted()
+        guard !keys.isEmpty else { continue }
+        for reply in try await redis.pipeline(keys.map { RedisCommand("HGET", [$0, "d"]) }) {
+            guard let bytes = reply.bytes else { continue }
+            guard try body(bytes) else { return }
+        }
+    } while cursor != "0"
+}

@@ -62,21 +62,13 @@ struct List: AsyncParsableCommand {
     func run() async throws {
         let redis = try connection.connection()
         let prefix = connection.router.keys(forTenant: tenant).record(tenant: tenant, entity: entity, id: "")
-        var cursor = "0"
         var printed = 0
-        repeat {
-            let reply = try await redis.send("SCAN", cursor, "MATCH", prefix + "*", "COUNT", 1000)
-            let parts = reply.array ?? []
-            cursor = parts.first?.string ?? "0"
-            let keys = (parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.string).sorted()
-            guard !keys.isEmpty else { continue }
-            for reply in try await redis.pipeline(keys.map { RedisCommand("HGET", [$0, "d"]) }) {
-                guard let bytes = reply.bytes, let record = try? JSONValue.parse(bytes) else { continue }
-                if let stage, record["stage"]?.stringValue != stage { continue }
-                printJSON(record)
-                printed += 1
-                if printed >= limit { return }
-            }
-        } while cursor != "0"
+        try await forEachDocument(redis, prefix: prefix) { bytes in
+            guard let record = try? JSONValue.parse(bytes) else { return true }
+            if let stage, record["stage"]?.stringValue != stage { return true }
+            printJSON(record)
+            printed += 1
+            return printed < limit
+        }
     }
 }
