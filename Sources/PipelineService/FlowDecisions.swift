@@ -21,7 +21,9 @@ enum FlowMessages {
     static let integrationCompensated = "integration.compensated"
 
     static let commands = [branchComplete, sagaAbort]
-    static let reactions = [integrationSucceeded, integrationFailed, integrationCompensated]
+    static let reactions = [integrationSucceeded, integrationFailed, integrationCompensated, MessageType.slaBreached, MessageType.recordEscalated]
+    /// The tenant's integration that receives notifications (an integration-service webhook, email or plugin of that name).
+    static let notifyIntegration = "notify"
 }
 
 /// The events and calls one flow decision produces, ready for a `CommandDecision`.
@@ -152,6 +154,7 @@ extension PipelineCommands {
     func react(_ event: Envelope, shard: ShardKeys) async throws -> CommandDecision {
         let nothing = CommandDecision(writes: [], events: [], outcome: nil)
         if store.registry.triggerEventTypes.contains(event.type) { return triggered(by: event, shard: shard) }
+        if event.type == MessageType.slaBreached || event.type == MessageType.recordEscalated { return notifications(for: event, shard: shard) }
         guard let sagaID = event.payload["sagaId"]?.stringValue, let number = event.payload["step"]?.doubleValue.map(Int.init),
               let subject = event.payload["subject"]?.stringValue else { return nothing }
         let parts = subject.split(separator: ":", maxSplits: 1).map(String.init)
@@ -204,6 +207,28 @@ extension PipelineCommands {
             (shard.commands(.pipeline), Envelope(type: "\(action.entity.rawValue).apply", kind: .command, tenant: event.tenant, actor: event.actor,
                                                  correlationId: event.correlationId ?? event.id, causationId: event.id,
                                                  payload: ["\(action.entity.rawValue)Id": .string(action.id), "action": .string(action.action)]))
+        }
+        return CommandDecision(writes: [], events: [], outcome: nil, commands: commands)
+    }
+
+    /// An SLA breach's `notify` actions, or an escalation level with action `notify`: a call to the
+    /// tenant's `notify` integration per recipient, in the commit that marks the event handled (a
+    /// tenant without one gets `not_found` from integration-service, which harms nothing).
+    private func notifications(for event: Envelope, shard: ShardKeys) -> CommandDecision {
+        var recipients: [String] = []
+        if event.type == MessageType.slaBreached {
+            recipients = (event.payload["actions"]?.arrayValue ?? []).filter { $0["action"]?.stringValue == "notify" }.compactMap { $0["to"]?.stringValue }
+        } else if event.payload["action"]?.stringValue == "notify", let to = event.payload["to"]?.stringValue {
+            recipients = [to]
+        }
+        let commands = recipients.enumerated().map { index, to in
+            var payload: [String: JSONValue] = [
+                "callId": .string("notify-\(event.id)-\(index)"), "integration": .string(FlowMessages.notifyIntegration),
+                "input": ["to": .string(to), "event": .string(event.type), "details": event.payload],
+            ]
+            if let subject = event.payload["subject"]?.stringValue { payload["subject"] = .string(subject) }
+            return (shard.commands(.integration), Envelope(type: FlowMessages.integrationInvoke, kind: .command, tenant: event.tenant, actor: event.actor,
+                                                           correlationId: event.correlationId ?? event.id, causationId: event.id, payload: .object(payload)))
         }
         return CommandDecision(writes: [], events: [], outcome: nil, commands: commands)
     }

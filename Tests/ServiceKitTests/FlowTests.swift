@@ -232,4 +232,20 @@ struct FlowTests {
         _ = try await triggered.execute(other, shard: shard)
         #expect(try await fixture.redis.xlen(shard.commands(.pipeline)) == 1, "no action for an event the trigger does not match")
     }
+
+    // FUN-CRM-0263: a breach's notify action goes out through integration-service.
+    @Test("sla.breached with notify actions and a notify escalation send calls to the tenant's notify integration, once per event")
+    func breachNotifies() async throws {
+        let breach = Envelope(type: "sla.breached", kind: .event, tenant: tenant, actor: "system", payload: [
+            "subject": "lead:L-1", "sla": "first_response", "actions": [["action": "notify", "to": "owner"], ["action": "reassign", "to": "sales"], ["action": "notify", "to": "manager"]],
+        ])
+        #expect(try await pipeline.execute(breach, shard: shard).isSilent)
+        _ = try await pipeline.execute(breach, shard: shard)   // delivered again
+        let escalation = Envelope(type: "record.escalated", kind: .event, tenant: tenant, actor: "system", payload: ["subject": "lead:L-2", "action": "notify", "to": "director"])
+        _ = try await pipeline.execute(escalation, shard: shard)
+        let sent = try await calls()
+        #expect(sent.map { $0.payload["input"]?["to"]?.stringValue ?? "" } == ["owner", "manager", "director"])
+        #expect(sent.allSatisfy { $0.type == "integration.invoke" && $0.payload["integration"] == "notify" })
+        #expect(sent[0].payload["subject"] == "lead:L-1" && sent[0].causationId == breach.id)
+    }
 }
