@@ -75,7 +75,8 @@ let package = Package(
         .target(name: "AuditService", dependencies: ["ServiceKit", "CrmRedis", "Contracts", "RedisClient", log, crypto, argumentParser, lifecycle], swiftSettings: strictSettings),
         .target(name: "AssignmentService", dependencies: ["ServiceKit", "Contracts", "CrmCore", "CrmRedis", log], swiftSettings: strictSettings),
         .target(name: "SlaTimerService", dependencies: ["ServiceKit", "Contracts"], swiftSettings: strictSettings),
-        .target(name: "IntegrationService", dependencies: ["ServiceKit", "Contracts"], swiftSettings: strictSettings),
+        .target(name: "IntegrationService", dependencies: ["ServiceKit", "Contracts", "CrmRedis", "CrmCore", "RedisClient", log, crypto, lifecycle, argumentParser],
+                swiftSettings: strictSettings),
         .executableTarget(
             name: "crmctl",
             dependencies: ["CrmKit", "CrmRedis", "CrmCore", "Contracts", "RedisClient", argumentParser, crypto],
@@ -105,7 +106,7 @@ let package = Package(
         .testTarget(name: "CrmRedisTests", dependencies: ["CrmRedis", "Contracts", crypto], swiftSettings: strictSettings),
         .testTarget(
             name: "ServiceKitTests",
-            dependencies: ["ServiceKit", "PipelineService", "AuditService", "AssignmentService", "CrmRedis", "Contracts", "RedisClient", "TestSupport", log],
+            dependencies: ["ServiceKit", "PipelineService", "AuditService", "AssignmentService", "IntegrationService", "CrmRedis", "Contracts", "RedisClient", "TestSupport", log],
             swiftSettings: strictSettings
         ),
         .testTarget(

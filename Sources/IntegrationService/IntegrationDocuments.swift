@@ -1,0 +1,65 @@
+public import Contracts
+
+/// A tenant's integration as configured with `integration.configure`, stored with its secret.
+public struct IntegrationConfig: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case webhook
+    }
+
+    public var name: String
+    public var kind: Kind
+    public var url: String
+    /// Signs each request; never written to an event or a log.
+    public var secret: String
+    public var timeoutMs: Int
+    public var maxConcurrency: Int
+    /// Calls per second at most (nil = unlimited).
+    public var ratePerSecond: Double?
+    public var configVersion: Int
+
+    /// The description events and operators see: everything but the secret.
+    public var publicDescription: JSONValue {
+        var fields: [String: JSONValue] = [
+            "integration": .string(name), "kind": .string(kind.rawValue), "url": .string(url),
+            "timeoutMs": .integer(Int64(timeoutMs)), "maxConcurrency": .integer(Int64(maxConcurrency)),
+            "configVersion": .integer(Int64(configVersion)),
+        ]
+        if let ratePerSecond { fields["ratePerSecond"] = .number(ratePerSecond) }
+        return .object(fields)
+    }
+}
+
+/// The two things a call can do: the integration's action, or undoing it (a saga's compensation).
+public enum CallOperation: String, Codable, Sendable {
+    case invoke, compensate
+}
+
+/// One call as accepted: everything a worker needs to make it and report it, whoever accepted it.
+public struct CallDocument: Codable, Sendable, Equatable {
+    public var tenant: String
+    public var actor: String
+    public var callId: String
+    public var operation: CallOperation
+    public var integration: String
+    public var input: JSONValue
+    public var subject: String?
+    public var sagaId: String?
+    public var step: Int?
+    /// What the receiver sees in `Idempotency-Key`, the same on every attempt.
+    public var idempotencyKey: String
+    public var commandId: String
+    public var correlationId: String
+    public var commandStream: String
+    public var commandEntryId: String
+
+    /// The idempotency key of DESIGN's integration contract: `<sagaId>:<step>` for a saga step (a
+    /// compensation adds `:compensate`, so a receiver never takes it for a replay of the step), else the call id.
+    public static func idempotencyKey(callId: String, sagaId: String?, step: Int?, operation: CallOperation) -> String {
+        guard let sagaId else { return callId }
+        let base = "\(sagaId):\(step ?? 0)"
+        return operation == .compensate ? "\(base):compensate" : base
+    }
+
+    /// The member naming this call in the shard's due set.
+    public var member: String { "\(tenant):\(callId)" }
+}
