@@ -1,5 +1,6 @@
 import Contracts
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -36,21 +37,34 @@ struct WebhookCaller: Sendable {
         request.setValue(call.callId, forHTTPHeaderField: "X-CRM-Call-Id")
         request.setValue(call.tenant, forHTTPHeaderField: "X-CRM-Tenant")
         request.setValue(String(attempt), forHTTPHeaderField: "X-CRM-Attempt")
-        let data: Data
-        let response: URLResponse
-        do {
-            (data, response) = try await session.data(for: request)
-        } catch let error as URLError {
-            return .failure(Self.failure(for: error, timeoutMs: config.timeoutMs))
-        } catch {
-            return .failure(.transient("request failed: \(error)"))
-        }
+        let (data, response, error, timedOut) = await perform(request, timeoutMs: config.timeoutMs)
+        if timedOut { return .failure(.transient("no answer within \(config.timeoutMs) ms")) }
+        if let error = error as? URLError { return .failure(Self.failure(for: error, timeoutMs: config.timeoutMs)) }
+        if let error { return .failure(.transient("request failed: \(error)")) }
         guard let http = response as? HTTPURLResponse else { return .failure(.transient("no HTTP response")) }
         if let failure = CallFailure.forHTTPStatus(http.statusCode) { return .failure(failure) }
-        guard !data.isEmpty, data.count <= Self.maxOutputBytes, let output = try? JSONValue.parse(Array(data)), case .object = output else {
+        let answer = data ?? Data()
+        guard !answer.isEmpty, answer.count <= Self.maxOutputBytes, let output = try? JSONValue.parse(Array(answer)), case .object = output else {
             return .success(nil)
         }
         return .success(output)
+    }
+
+    /// Runs the request with a hard deadline: URLSession's own `timeoutInterval` is an idle timeout
+    /// (and not kept on Linux), so a receiver that trickles or hangs is cut off here, by cancelling the task.
+    private func perform(_ request: URLRequest, timeoutMs: Int) async -> (Data?, URLResponse?, (any Error)?, timedOut: Bool) {
+        let timedOut = Mutex(false)
+        let answer: (Data?, URLResponse?, (any Error)?) = await withCheckedContinuation { continuation in
+            // URLSession calls the completion handler exactly once, also for a cancelled task.
+            let task = session.dataTask(with: request) { data, response, error in continuation.resume(returning: (data, response, error)) }
+            task.resume()
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(timeoutMs)) {
+                guard task.state == .running else { return }
+                timedOut.withLock { $0 = true }
+                task.cancel()
+            }
+        }
+        return (answer.0, answer.1, answer.2, timedOut.withLock { $0 })
     }
 
     /// Network errors that may pass (timeouts, refused or dropped connections, DNS) are transient;
