@@ -13,7 +13,7 @@ import Synchronization
 /// refreshes it, and events already in the chain (a redelivery) are acknowledged, not appended again.
 public final class AuditHandler: MessageHandler {
     public let group = "audit"
-    public let catalog = MessageCatalog.v1.restricted(to: Set(MessageType.events))
+    public let catalog = MessageCatalog.v1.restricted(to: Set(MessageType.events + MessageType.integrationEvents))
     private let pool: RedisPool
     private let logger: Logger
     private let heads = Mutex<[Int: (seq: Int, hash: String)]>([:])
