@@ -41,6 +41,7 @@ let package = Package(
         .executable(name: "assignment-service", targets: ["assignment-service"]),
         .executable(name: "sla-timer-service", targets: ["sla-timer-service"]),
         .executable(name: "integration-service", targets: ["integration-service"]),
+        .executable(name: "crm-plugin-sandbox", targets: ["crm-plugin-sandbox"]),
         .executable(name: "audit-service", targets: ["audit-service"]),
         .executable(name: "gateway", targets: ["gateway"]),
     ],
@@ -86,6 +87,7 @@ let package = Package(
         serviceExecutable("assignment-service", library: "AssignmentService"),
         serviceExecutable("sla-timer-service", library: "SlaTimerService"),
         serviceExecutable("integration-service", library: "IntegrationService"),
+        .executableTarget(name: "crm-plugin-sandbox", swiftSettings: strictSettings),
         serviceExecutable("audit-service", library: "AuditService"),
         .target(
             name: "GatewayService",

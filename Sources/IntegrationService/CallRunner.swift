@@ -17,6 +17,7 @@ public final class CallRunner: Service, Sendable {
     private let schedule: RetrySchedule
     public let gate: EndpointGate
     private let webhook = WebhookCaller()
+    private let plugins: PluginCaller
     private let logger: Logger
     private let inFlight = InFlightCounter()
 
@@ -25,6 +26,7 @@ public final class CallRunner: Service, Sendable {
         self.router = router
         self.settings = settings
         self.schedule = settings.retrySchedule
+        self.plugins = PluginCaller(settings: settings)
         self.gate = EndpointGate(breakerThreshold: settings.breakerThreshold, breakerCooldownMilliseconds: settings.breakerCooldownMilliseconds,
                                  tenantRatePerSecond: settings.tenantRatePerSecond)
         self.logger = logger
@@ -74,7 +76,11 @@ public final class CallRunner: Service, Sendable {
                 try await store.finish(shard: shard, member: member, attempt: attempt, verdict: .deferred(dueAt: max(until, now + 1)))
                 return
             }
-            let result = await webhook.call(call, config: config, attempt: attempt)
+            let result: Result<JSONValue?, CallFailure>
+            switch config.kind {
+            case .webhook: result = await webhook.call(call, config: config, attempt: attempt)
+            case .plugin: result = await plugins.call(call, config: config, attempt: attempt)
+            }
             let kind: CallResultKind
             switch result {
             case .success: kind = .success

@@ -17,9 +17,11 @@ public struct IntegrationCommands: Sendable {
     let committer: CommandCommitter
     let policy: CommitPolicy
     let settings: IntegrationSettings
+    let plugins: PluginCaller
     let logger: Logger
 
     public init(pool: RedisPool, settings: IntegrationSettings, logger: Logger, policy: CommitPolicy = .init()) {
+        self.plugins = PluginCaller(settings: settings)
         self.store = CallStore(pool: pool, finishedTTLSeconds: policy.idempotencyTTLSeconds)
         self.records = CrmStore(pool: pool)
         self.committer = CommandCommitter(pool: pool, group: Self.group, policy: policy)
@@ -88,8 +90,12 @@ public struct IntegrationCommands: Sendable {
         }
         let key = shard.integrations(tenant: command.tenant)
         let version = CrmStore.integer(try await records.fields([HashRead(key, ["v"])])[0][0])
-        let config = IntegrationConfig(name: request.name, kind: request.kind, url: request.url, secret: request.secret, timeoutMs: request.timeoutMs,
-                                       maxConcurrency: request.maxConcurrency, ratePerSecond: request.ratePerSecond, configVersion: version + 1)
+        let config = IntegrationConfig(name: request.name, kind: request.kind, url: request.url, secret: request.secret, plugin: request.plugin,
+                                       memoryMb: request.memoryMb, timeoutMs: request.timeoutMs, maxConcurrency: request.maxConcurrency,
+                                       ratePerSecond: request.ratePerSecond, configVersion: version + 1)
+        if config.kind == .plugin, let refusal = await plugins.validate(config, tenant: command.tenant) {
+            throw Rejection(.invalidPayload, refusal, field: "payload.plugin")
+        }
         let event = command.event(type: MessageType.integrationConfigured, payload: config.publicDescription)
         return CommandDecision(
             writes: [RecordWrite(key: key, expectedVersion: version, newVersion: version + 1, fields: [("i:\(request.name)", CallStore.encode(config))])],

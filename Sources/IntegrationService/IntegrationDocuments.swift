@@ -3,14 +3,19 @@ public import Contracts
 /// A tenant's integration as configured with `integration.configure`, stored with its secret.
 public struct IntegrationConfig: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable, CaseIterable {
-        case webhook
+        case webhook, plugin
     }
 
     public var name: String
     public var kind: Kind
-    public var url: String
-    /// Signs each request; never written to an event or a log.
-    public var secret: String
+    /// Webhooks: where to post.
+    public var url: String?
+    /// Webhooks: signs each request; never written to an event or a log.
+    public var secret: String?
+    /// Plugins: the executable's name in the deployment's plugin directory.
+    public var plugin: String?
+    /// Plugins: the address-space limit.
+    public var memoryMb: Int?
     public var timeoutMs: Int
     public var maxConcurrency: Int
     /// Calls per second at most (nil = unlimited).
@@ -20,11 +25,14 @@ public struct IntegrationConfig: Codable, Sendable, Equatable {
     /// The description events and operators see: everything but the secret.
     public var publicDescription: JSONValue {
         var fields: [String: JSONValue] = [
-            "integration": .string(name), "kind": .string(kind.rawValue), "url": .string(url),
+            "integration": .string(name), "kind": .string(kind.rawValue),
             "timeoutMs": .integer(Int64(timeoutMs)), "maxConcurrency": .integer(Int64(maxConcurrency)),
             "configVersion": .integer(Int64(configVersion)),
         ]
         if let ratePerSecond { fields["ratePerSecond"] = .number(ratePerSecond) }
+        if let url { fields["url"] = .string(url) }
+        if let plugin { fields["plugin"] = .string(plugin) }
+        if let memoryMb { fields["memoryMb"] = .integer(Int64(memoryMb)) }
         return .object(fields)
     }
 }

@@ -39,24 +39,42 @@ struct CallRequest: Sendable {
 struct ConfigureRequest: Sendable {
     let name: String
     let kind: IntegrationConfig.Kind
-    let url: String
-    let secret: String
+    let url: String?
+    let secret: String?
+    let plugin: String?
+    let memoryMb: Int?
     let timeoutMs: Int
     let maxConcurrency: Int
     let ratePerSecond: Double?
 
     init(_ payload: JSONValue, maxTimeoutMs: Int) throws(PayloadError) {
         let reader = try PayloadReader(payload)
-        try reader.allowOnly(["integration", "kind", "url", "secret", "timeoutMs", "maxConcurrency", "ratePerSecond"])
+        try reader.allowOnly(["integration", "kind", "url", "secret", "plugin", "memoryMb", "timeoutMs", "maxConcurrency", "ratePerSecond"])
         name = try reader.string("integration", maxLength: 63, rule: IntegrationName.isValid, expected: "an integration name like webhook (a-z, 0-9, _ -)")
         let kindName = try reader.optionalString("kind", maxLength: 32) ?? IntegrationConfig.Kind.webhook.rawValue
         guard let kind = IntegrationConfig.Kind(rawValue: kindName) else {
             throw PayloadError(field: reader.at("kind"), reason: "must be one of \(IntegrationConfig.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         self.kind = kind
-        url = try reader.string("url", maxLength: 2000, rule: Self.isHTTPURL, expected: "an http:// or https:// URL with a host")
-        secret = try reader.string("secret", maxLength: 512, rule: { $0.utf8.count >= 16 }, expected: "at least 16 bytes long")
-        timeoutMs = try reader.optionalInt("timeoutMs", range: 100...Int64(maxTimeoutMs)) ?? min(10_000, maxTimeoutMs)
+        switch kind {
+        case .webhook:
+            url = try reader.string("url", maxLength: 2000, rule: Self.isHTTPURL, expected: "an http:// or https:// URL with a host")
+            secret = try reader.string("secret", maxLength: 512, rule: { $0.utf8.count >= 16 }, expected: "at least 16 bytes long")
+            for field in ["plugin", "memoryMb"] where reader.has(field) {
+                throw PayloadError(field: reader.at(field), reason: "is for plugins only")
+            }
+            plugin = nil
+            memoryMb = nil
+        case .plugin:
+            plugin = try reader.string("plugin", maxLength: 63, rule: IntegrationName.isValid, expected: "the name of an installed plugin (a-z, 0-9, _ -)")
+            memoryMb = try reader.optionalInt("memoryMb", range: 16...4096)
+            for field in ["url", "secret"] where reader.has(field) {
+                throw PayloadError(field: reader.at(field), reason: "is for webhooks only")
+            }
+            url = nil
+            secret = nil
+        }
+        timeoutMs = try reader.optionalInt("timeoutMs", range: 100...Int64(maxTimeoutMs)) ?? min(kind == .plugin ? 5000 : 10_000, maxTimeoutMs)
         maxConcurrency = try reader.optionalInt("maxConcurrency", range: 1...1024) ?? 4
         if let rate = try reader.optionalNumber("ratePerSecond") {
             guard rate >= 0.01, rate <= 100_000 else { throw PayloadError(field: reader.at("ratePerSecond"), reason: "must be between 0.01 and 100000") }

@@ -30,6 +30,15 @@ public struct IntegrationSettings: ParsableArguments, Sendable {
     @Option(name: .customLong("integration-tenant-rate"), help: "Calls per second per tenant at most in this process, 0 = unlimited (env CRM_INTEGRATION_TENANT_RATE).")
     public var tenantRatePerSecond: Double = Double(Environment.string("CRM_INTEGRATION_TENANT_RATE") ?? "") ?? 0
 
+    @Option(name: .customLong("integration-plugin-dir"), help: "Where the deployment installs plugin executables; tenants register them by name (env CRM_INTEGRATION_PLUGIN_DIR).")
+    public var pluginDirectory: String = Environment.string("CRM_INTEGRATION_PLUGIN_DIR") ?? "/usr/local/lib/nexus-crm/plugins"
+
+    @Option(name: .customLong("integration-sandbox"), help: "The crm-plugin-sandbox launcher (env CRM_INTEGRATION_SANDBOX; default: beside this executable).")
+    public var sandboxLauncher: String = Environment.string("CRM_INTEGRATION_SANDBOX") ?? ""
+
+    @Option(name: .customLong("integration-plugin-user"), help: "uid:gid plugins run as when the service runs as root (env CRM_INTEGRATION_PLUGIN_USER).")
+    public var pluginUser: String = Environment.string("CRM_INTEGRATION_PLUGIN_USER") ?? "65534:65534"
+
     public init() {}
 
     public static func fromEnvironment() throws -> IntegrationSettings { try parse([]) }
@@ -44,10 +53,16 @@ public struct IntegrationSettings: ParsableArguments, Sendable {
         guard workers >= 1, workers <= 10_000 else { throw ValidationError("--integration-workers must be 1…10000") }
         guard breakerThreshold >= 1, breakerCooldownMilliseconds >= 1 else { throw ValidationError("--integration-breaker-* must be ≥ 1") }
         guard tenantRatePerSecond >= 0 else { throw ValidationError("--integration-tenant-rate must be ≥ 0") }
+        guard pluginUserIDs != nil else { throw ValidationError("--integration-plugin-user must be uid:gid, e.g. 65534:65534") }
     }
 
     public var retrySchedule: RetrySchedule {
         RetrySchedule(maxAttempts: maxAttempts, baseMilliseconds: backoffMilliseconds, capMilliseconds: backoffMaxMilliseconds)
+    }
+
+    var pluginUserIDs: (uid: UInt32, gid: UInt32)? {
+        let parts = pluginUser.split(separator: ":").compactMap { UInt32($0) }
+        return parts.count == 2 ? (parts[0], parts[1]) : nil
     }
 
     /// The longest timeout an endpoint may have: a call must end well inside its lease.

@@ -22,7 +22,9 @@ struct WebhookCaller: Sendable {
 
     /// The receiver's answer as a JSON object (nil when it sent none), or why the attempt failed.
     func call(_ call: CallDocument, config: IntegrationConfig, attempt: Int) async -> Result<JSONValue?, CallFailure> {
-        guard let url = URL(string: config.url) else { return .failure(.permanent("the integration's url is not a URL")) }
+        guard let url = config.url.flatMap(URL.init(string:)), let secret = config.secret else {
+            return .failure(.permanent("the integration has no usable url and secret"))
+        }
         let body = call.input.compactJSON
         let timestamp = Int64(Date().timeIntervalSince1970)
         var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: Double(config.timeoutMs) / 1000)
@@ -31,7 +33,7 @@ struct WebhookCaller: Sendable {
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("nexus-crm-integration/1", forHTTPHeaderField: "User-Agent")
         request.setValue(String(timestamp), forHTTPHeaderField: "X-CRM-Timestamp")
-        request.setValue(WebhookSignature.sign(secret: Array(config.secret.utf8), timestamp: timestamp, body: body), forHTTPHeaderField: "X-CRM-Signature")
+        request.setValue(WebhookSignature.sign(secret: Array(secret.utf8), timestamp: timestamp, body: body), forHTTPHeaderField: "X-CRM-Signature")
         request.setValue(call.idempotencyKey, forHTTPHeaderField: "Idempotency-Key")
         request.setValue(call.operation.rawValue, forHTTPHeaderField: "X-CRM-Operation")
         request.setValue(call.callId, forHTTPHeaderField: "X-CRM-Call-Id")

@@ -11,7 +11,7 @@ import Testing
 /// (scripts/webhook-receiver.py): its consumer and its call runner, with short backoffs.
 struct IntegrationHarness {
     let fixture: ConsumerFixture
-    let settings: IntegrationSettings
+    var settings: IntegrationSettings
 
     init(maxAttempts: Int = 5, backoffMs: Int = 200, breakerThreshold: Int = 5, breakerCooldownMs: Int = 30_000) async throws {
         fixture = try await ConsumerFixture()
