@@ -76,7 +76,7 @@ let package = Package(
         .target(name: "AuditService", dependencies: ["ServiceKit", "CrmRedis", "Contracts", "RedisClient", log, crypto, argumentParser, lifecycle], swiftSettings: strictSettings),
         .target(name: "AssignmentService", dependencies: ["ServiceKit", "Contracts", "CrmCore", "CrmRedis", log], swiftSettings: strictSettings),
         .target(name: "SlaTimerService", dependencies: ["ServiceKit", "Contracts"], swiftSettings: strictSettings),
-        .target(name: "IntegrationService", dependencies: ["ServiceKit", "Contracts", "CrmRedis", "CrmCore", "RedisClient", log, crypto, lifecycle, argumentParser],
+        .target(name: "IntegrationService", dependencies: ["ServiceKit", "Contracts", "CrmRedis", "CrmCore", "RedisClient", log, metrics, crypto, lifecycle, argumentParser],
                 swiftSettings: strictSettings),
         .executableTarget(
             name: "crmctl",

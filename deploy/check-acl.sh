@@ -369,6 +369,7 @@ allow $u ZADD "$S:integration:due" 1 acme:C-1
 allow $u ZRANGEBYSCORE "$S:integration:due" -inf 2 LIMIT 0 10
 allow $u ZREM "$S:integration:due" acme:C-1
 allow $u EXPIRE "$S:integration:call:acme:C-1" 60
+allow $u PERSIST "$S:integration:call:acme:C-1"
 allow $u XADD "$S:dlq" '*' envelope "$ENV" reason integration_failed
 load $u "$CALL_CLAIM"
 allow $u EVALSHA "$(sha)" 1 "$S:integration:due" 3 "$S:integration:call:"

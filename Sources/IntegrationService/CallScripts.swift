@@ -7,7 +7,8 @@ enum CallScripts {
     /// due set, the outcome on the events stream and the reply list, the idempotency mark, the ack.
     /// KEYS: idempotency mark, events, reply list, source stream, call, due set.
     /// ARGV: outcome, mark TTL, reply TTL, group ("" = no ack), entry id, call document, raw command, due at (ms), member.
-    /// Returns {"ok"}, {"exists"} (a call with this id was accepted before: not scheduled again) or {"replay", first outcome}.
+    /// Returns {"ok"} (scheduled: a new call, or a failed one sent again), {"exists"} (pending or
+    /// succeeded: not scheduled again) or {"replay", first outcome}.
     static let accept = RedisScript("""
     local function ack()
       if ARGV[4] ~= '' then redis.call('XACK', KEYS[4], ARGV[4], ARGV[5]) end
@@ -19,9 +20,12 @@ enum CallScripts {
       ack()
       return {'replay', prior}
     end
-    local fresh = redis.call('EXISTS', KEYS[5]) == 0
+    local state = redis.call('HGET', KEYS[5], 'state')
+    local fresh = state == false or state == 'failed'
     if fresh then
-      redis.call('HSET', KEYS[5], 'd', ARGV[6], 'cmd', ARGV[7], 'state', 'pending', 'attempts', 0)
+      -- A new call, or one given up that is sent again: due now with a fresh budget, same key.
+      redis.call('HSET', KEYS[5], 'd', ARGV[6], 'cmd', ARGV[7], 'state', 'pending', 'attempts', 0, 'lastError', '')
+      redis.call('PERSIST', KEYS[5])
       redis.call('ZADD', KEYS[6], ARGV[8], ARGV[9])
     end
     redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[1])

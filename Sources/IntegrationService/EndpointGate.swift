@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 
 /// Admission of calls in this process, per endpoint (a tenant's integration) and per tenant: the
@@ -48,7 +49,9 @@ public final class EndpointGate: Sendable {
                 defer { state.tenants[tenant] = bucket }
                 if let next = bucket.take(now: now) { return .deferUntil(next, because: "tenant_rate") }
             }
-            if case .waitUntil(let until) = endpoint.breaker.admit(now: now) { return .deferUntil(until, because: "breaker_open") }
+            let admission = endpoint.breaker.admit(now: now)
+            Self.report(endpoint.breaker.state, tenant: tenant, name: config.name)
+            if case .waitUntil(let until) = admission { return .deferUntil(until, because: "breaker_open") }
             endpoint.inFlight += 1
             return .proceed
         }
@@ -60,9 +63,24 @@ public final class EndpointGate: Sendable {
             guard var endpoint = state.endpoints[key] else { return }
             endpoint.inFlight -= 1
             endpoint.breaker.record(result, now: now)
+            Self.report(endpoint.breaker.state, tenant: tenant, name: name)
+            let outcome = result == .success ? "succeeded" : (result == .transientFailure ? "failed_transient" : "failed_permanent")
+            Counter(label: "crm_integration_attempts_total", dimensions: [("tenant", tenant), ("integration", name), ("result", outcome)]).increment()
             if result == .success { endpoint.succeeded += 1 } else { endpoint.failed += 1 }
             state.endpoints[key] = endpoint
         }
+    }
+
+    /// The breaker's state as a Prometheus gauge (0 closed, 1 half open, 2 open), which the heartbeat
+    /// publishes with the other metrics and `crmctl integrations` reads.
+    private static func report(_ state: CircuitBreaker.State, tenant: String, name: String) {
+        let value: Int
+        switch state {
+        case .closed: value = 0
+        case .halfOpen: value = 1
+        case .open: value = 2
+        }
+        Gauge(label: "crm_integration_breaker_state", dimensions: [("tenant", tenant), ("integration", name)]).record(value)
     }
 
     /// Each endpoint's health as this process sees it, for the heartbeat and `crmctl integrations`.

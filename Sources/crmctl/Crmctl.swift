@@ -5,6 +5,6 @@ struct Crmctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crmctl",
         abstract: "Operate Nexus CRM: publish commands, tail and verify the audit trail, inspect and replay the DLQ.",
-        subcommands: [Publish.self, Define.self, Show.self, List.self, AttachmentCommand.self, Can.self, Audit.self, History.self, Status.self, Dlq.self, Bench.self, BenchCompile.self, Queue.self, Delegations.self, Approvals.self]
+        subcommands: [Publish.self, Define.self, Show.self, List.self, AttachmentCommand.self, Can.self, Audit.self, History.self, Status.self, Dlq.self, Bench.self, BenchCompile.self, Queue.self, Delegations.self, Approvals.self, Integrations.self]
     )
 }

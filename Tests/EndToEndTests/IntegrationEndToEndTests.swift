@@ -88,3 +88,74 @@ struct IntegrationEndToEndTests {
         #expect(await survivor.waitForExit() == 0, "\(survivor.log)")
     }
 }
+
+@Suite("crmctl integrations with the real binaries, as their ACL users", .serialized)
+struct IntegrationOperatorTests {
+    @Test("crmctl integrations: list with health and breaker state (never the secret), dead-lettered calls, retry with a fresh budget and the same key, discard")
+    func operatorCommands() async throws {
+        let e2e = IntegrationEndToEndTests()
+        let server = try await e2e.aclServer()
+        let logs = server.directory.appendingPathComponent("logs")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let flaky = try await WebhookReceiver(secret: IntegrationEndToEndTests.secret, arguments: ["--fail", "2", "--status", "503"])
+        let gone = try await WebhookReceiver(secret: IntegrationEndToEndTests.secret, arguments: ["--always", "410"])
+        let service = try ServiceProcess("integration-service", environment: [
+            "CRM_REDIS_URL": server.url(user: "integration", password: "integration-dev-secret"), "CRM_CONSUMER": "operator-test",
+            "CRM_INTEGRATION_MAX_ATTEMPTS": "2", "CRM_INTEGRATION_BACKOFF_MS": "100", "CRM_INTEGRATION_POLL_MS": "20",
+        ], logDirectory: logs)
+        #expect(await service.waitForLog("] ready"))
+        let crmctl = ["CRM_REDIS_URL": server.url(user: "crmctl", password: "crmctl-dev-secret")]
+        for (name, url) in [("flaky", flaky.url), ("gone", gone.url)] {
+            let result = try await e2e.publish(server, Envelope(type: MessageType.integrationConfigure, kind: .command, tenant: "acme", actor: "u-17", payload: [
+                "integration": .string(name), "url": .string(url), "secret": .string(IntegrationEndToEndTests.secret)]))
+            #expect(result.status == 0, "\(result.output)")
+        }
+        for (call, integration) in [("C-1", "flaky"), ("C-2", "gone")] {
+            let result = try await e2e.publish(server, Envelope(type: MessageType.integrationInvoke, kind: .command, tenant: "acme", actor: "u-17", payload: [
+                "callId": .string(call), "integration": .string(integration), "input": ["n": 1]]))
+            #expect(result.status == 0, "\(result.output)")
+        }
+        func dead() async throws -> [JSONValue] {
+            let listed = try await ServiceProcess.run("crmctl", arguments: ["integrations", "dead", "--tenant", "acme"], environment: crmctl)
+            return try listed.output.split(separator: "\n").map { try JSONValue.parse(Array($0.utf8)) }
+        }
+        #expect(try await eventually(timeout: .seconds(10)) { try await dead().count == 2 })
+        let entries = try await dead()
+        let flakyEntry = try #require(entries.first { $0["callId"] == "C-1" })
+        #expect(flakyEntry["reason"] == "integration_retries_exhausted")
+        #expect(flakyEntry["attempts"] == 2)
+        #expect(entries.first { $0["callId"] == "C-2" }?["reason"] == "integration_failed")
+
+        let retried = try await ServiceProcess.run("crmctl", arguments: ["integrations", "retry", flakyEntry["entryId"]!.stringValue!, "--shard", "2"], environment: crmctl)
+        #expect(retried.status == 0, "\(retried.output)")
+        #expect(retried.output.contains("command.accepted"), "\(retried.output)")
+        let redis = server.connection()
+        let shard = ShardRouter(shards: 4).keys(forTenant: "acme")
+        #expect(try await eventually(timeout: .seconds(10)) {
+            try await redis.xrange(shard.events).contains { String(decoding: $0.field("envelope") ?? [], as: UTF8.self).contains("integration.succeeded") }
+        })
+        #expect(Set(flaky.requests().compactMap(\.key)) == ["C-1"], "the retried call keeps its idempotency key")
+        #expect(flaky.requests().count == 3)
+
+        let goneEntry = try #require(try await dead().first { $0["callId"] == "C-2" })
+        let discarded = try await ServiceProcess.run("crmctl", arguments: ["integrations", "discard", goneEntry["entryId"]!.stringValue!, "--shard", "2"], environment: crmctl)
+        #expect(discarded.status == 0, "\(discarded.output)")
+        #expect(try await dead().isEmpty)
+
+        // Health arrives with the heartbeat's metrics (every 5 s).
+        var lines: [JSONValue] = []
+        #expect(try await eventually(timeout: .seconds(12), every: .milliseconds(500)) {
+            let listed = try await ServiceProcess.run("crmctl", arguments: ["integrations", "list", "--tenant", "acme"], environment: crmctl)
+            lines = try listed.output.split(separator: "\n").map { try JSONValue.parse(Array($0.utf8)) }
+            return lines.first { $0["integration"] == "flaky" }?["attempts"]?["succeeded"] == 1
+        }, "\(lines)")
+        let flakyHealth = try #require(lines.first { $0["integration"] == "flaky" })
+        #expect(flakyHealth["attempts"]?["failed_transient"] == 2)
+        #expect(flakyHealth["breaker"] == "closed")
+        #expect(flakyHealth["url"] == .string(flaky.url))
+        #expect(flakyHealth["secret"] == nil)
+        #expect(lines.first { $0["integration"] == "gone" }?["attempts"]?["failed_permanent"] == 1)
+        service.signal(SIGTERM)
+        #expect(await service.waitForExit() == 0)
+    }
+}
