@@ -17,6 +17,7 @@ public final class CallRunner: Service, Sendable {
     private let schedule: RetrySchedule
     public let gate: EndpointGate
     private let webhook = WebhookCaller()
+    private let email = EmailCaller()
     private let plugins: PluginCaller
     private let logger: Logger
     private let inFlight = InFlightCounter()
@@ -80,6 +81,7 @@ public final class CallRunner: Service, Sendable {
             switch config.kind {
             case .webhook: result = await webhook.call(call, config: config, attempt: attempt)
             case .plugin: result = await plugins.call(call, config: config, attempt: attempt)
+            case .email: result = await email.call(call, config: config)
             }
             let kind: CallResultKind
             switch result {

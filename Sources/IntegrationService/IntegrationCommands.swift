@@ -91,7 +91,10 @@ public struct IntegrationCommands: Sendable {
         let key = shard.integrations(tenant: command.tenant)
         let version = CrmStore.integer(try await records.fields([HashRead(key, ["v"])])[0][0])
         let config = IntegrationConfig(name: request.name, kind: request.kind, url: request.url, secret: request.secret, plugin: request.plugin,
-                                       memoryMb: request.memoryMb, timeoutMs: request.timeoutMs, maxConcurrency: request.maxConcurrency,
+                                       memoryMb: request.memoryMb, smtpHost: request.email?.smtpHost, smtpPort: request.email?.smtpPort,
+                                       from: request.email?.from, subject: request.email?.subject, body: request.email?.body,
+                                       compensateSubject: request.email?.compensateSubject, compensateBody: request.email?.compensateBody,
+                                       timeoutMs: request.timeoutMs, maxConcurrency: request.maxConcurrency,
                                        ratePerSecond: request.ratePerSecond, configVersion: version + 1)
         if config.kind == .plugin, let refusal = await plugins.validate(config, tenant: command.tenant) {
             throw Rejection(.invalidPayload, refusal, field: "payload.plugin")

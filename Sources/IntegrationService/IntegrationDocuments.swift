@@ -3,7 +3,7 @@ public import Contracts
 /// A tenant's integration as configured with `integration.configure`, stored with its secret.
 public struct IntegrationConfig: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable, CaseIterable {
-        case webhook, plugin
+        case webhook, plugin, email
     }
 
     public var name: String
@@ -16,6 +16,14 @@ public struct IntegrationConfig: Codable, Sendable, Equatable {
     public var plugin: String?
     /// Plugins: the address-space limit.
     public var memoryMb: Int?
+    /// Email: the deployment's SMTP relay, the sender, and the templates (`{{path}}` into the input).
+    public var smtpHost: String?
+    public var smtpPort: Int?
+    public var from: String?
+    public var subject: String?
+    public var body: String?
+    public var compensateSubject: String?
+    public var compensateBody: String?
     public var timeoutMs: Int
     public var maxConcurrency: Int
     /// Calls per second at most (nil = unlimited).
@@ -33,6 +41,11 @@ public struct IntegrationConfig: Codable, Sendable, Equatable {
         if let url { fields["url"] = .string(url) }
         if let plugin { fields["plugin"] = .string(plugin) }
         if let memoryMb { fields["memoryMb"] = .integer(Int64(memoryMb)) }
+        if let smtpHost { fields["smtpHost"] = .string(smtpHost) }
+        if let smtpPort { fields["smtpPort"] = .integer(Int64(smtpPort)) }
+        for (name, value) in [("from", from), ("subject", subject), ("body", body), ("compensateSubject", compensateSubject), ("compensateBody", compensateBody)] {
+            if let value { fields[name] = .string(value) }
+        }
         return .object(fields)
     }
 }
