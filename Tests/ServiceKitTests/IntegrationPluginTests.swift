@@ -91,12 +91,14 @@ struct IntegrationPluginTests {
         let plugins = try PluginDirectory()
         let harness = try await harness(plugins)
         let cases: [(plugin: String, reason: String)] = [
-            ("looping", "1000 ms|CPU"), ("memory-bomb", "status 1|signal"), ("fork-bomb", "status|signal|1000 ms"), ("garbage", "not a JSON reply"),
+            ("looping", "3000 ms|CPU"), ("memory-bomb", "status 1|signal"), ("fork-bomb", "status|signal|3000 ms"), ("garbage", "not a JSON reply"),
             ("crashing", "signal 11"), ("flooding", "more than"), ("refusing", "no such campaign"),
         ]
         try await harness.running {
             for (plugin, _) in cases {
-                let outcome = try await harness.publish(MessageType.integrationConfigure, ["integration": .string(plugin), "kind": "plugin", "plugin": .string(plugin), "timeoutMs": 1000])
+                // A small address space, so the memory bomb meets its limit long before its deadline.
+                let outcome = try await harness.publish(MessageType.integrationConfigure, ["integration": .string(plugin), "kind": "plugin", "plugin": .string(plugin),
+                                                                                         "timeoutMs": 3000, "memoryMb": 64])
                 #expect(outcome.type == MessageType.commandAccepted, "\(outcome.json)")
             }
             _ = try await harness.publish(MessageType.integrationConfigure, ["integration": "inspector", "kind": "plugin", "plugin": "inspector"])
@@ -105,7 +107,7 @@ struct IntegrationPluginTests {
                 _ = try await harness.publish(MessageType.integrationInvoke, ["callId": .string("M-\(plugin)"), "integration": .string(plugin), "input": [:]])
             }
             #expect(try await eventually(timeout: .seconds(15)) { try await harness.events(MessageType.integrationFailed).count == cases.count })
-            #expect(Date().timeIntervalSince(started) < 8, "each within its timeout (they run side by side)")
+            #expect(Date().timeIntervalSince(started) < 12, "each within its timeout (they run side by side)")
             let failed = try await harness.events(MessageType.integrationFailed)
             for (plugin, reason) in cases {
                 let event = failed.first { $0.payload["callId"] == .string("M-\(plugin)") }

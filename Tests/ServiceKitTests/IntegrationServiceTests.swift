@@ -66,7 +66,7 @@ struct IntegrationServiceTests {
     // REL-CRM-0409, SEC-CRM-0423: transient failures retried with growing delays, one key, signed requests.
     @Test("a receiver failing with 503 three times then 200: one success, four attempts with growing delays, one idempotency key, HMAC verified")
     func retriesUntilSuccess() async throws {
-        let harness = try await IntegrationHarness(maxAttempts: 5, backoffMs: 200)
+        let harness = try await IntegrationHarness(maxAttempts: 5, backoffMs: 300)
         let receiver = try await WebhookReceiver(secret: Self.secret, arguments: ["--fail", "3", "--status", "503"])
         try await harness.running {
             try await harness.configure("crm-hook", url: receiver.url, secret: Self.secret)
@@ -99,7 +99,8 @@ struct IntegrationServiceTests {
             #expect(requests.allSatisfy { $0.operation == "invoke" })
             #expect(requests.allSatisfy { $0.body == #"{"leadId":"L-1001","score":80}"# })
             let gaps = zip(requests.dropFirst(), requests).map { $0.arrived - $1.arrived }
-            #expect(gaps[0] >= 0.14 && gaps[0] < gaps[1] && gaps[1] < gaps[2], "growing delays: \(gaps)")
+            // Backoff 300 ms doubling, less up to 25 %: at least 225, 450 and 900 ms, at most 300, 600 and 1200 ms (plus polling).
+            #expect(gaps[0] >= 0.22 && gaps[0] < gaps[1] && gaps[1] < gaps[2], "growing delays: \(gaps)")
             #expect(try await harness.fixture.dlq().isEmpty)
         }
     }
@@ -127,7 +128,7 @@ struct IntegrationServiceTests {
                 })
                 latencies.append(Date().timeIntervalSince(started))
             }
-            #expect(latencies.max()! < 1.0, "healthy calls keep their latency: \(latencies)")
+            #expect(latencies.max()! < 1.5, "healthy calls keep their latency (a few ms each here) while the dead one's attempts hang: \(latencies)")
             #expect(try await eventually(timeout: .seconds(20)) { try await harness.events(MessageType.integrationFailed).count == 3 })
             let failed = try await harness.events(MessageType.integrationFailed)
             for event in failed {
