@@ -59,5 +59,11 @@ limit(Int32(RLIMIT_CORE.rawValue), 0)
 
 let argv: [UnsafeMutablePointer<CChar>?] = plugin.map { strdup($0) } + [nil]
 let environment: [UnsafeMutablePointer<CChar>?] = [nil]
-execve(plugin[0], argv, environment)
+// ETXTBSY: some process still holds the file open for writing (it is being installed, or a fork
+// elsewhere inherited a writer's descriptor for a moment): wait briefly and try again.
+for _ in 0..<100 {
+    execve(plugin[0], argv, environment)
+    guard errno == ETXTBSY else { break }
+    usleep(20_000)
+}
 fail(127, "crm-plugin-sandbox: cannot execute the plugin\n")
