@@ -41,6 +41,7 @@ let package = Package(
         .executable(name: "assignment-service", targets: ["assignment-service"]),
         .executable(name: "sla-timer-service", targets: ["sla-timer-service"]),
         .executable(name: "integration-service", targets: ["integration-service"]),
+        .executable(name: "crm-plugin-sandbox", targets: ["crm-plugin-sandbox"]),
         .executable(name: "audit-service", targets: ["audit-service"]),
         .executable(name: "gateway", targets: ["gateway"]),
     ],
@@ -75,7 +76,8 @@ let package = Package(
         .target(name: "AuditService", dependencies: ["ServiceKit", "CrmRedis", "Contracts", "RedisClient", log, crypto, argumentParser, lifecycle], swiftSettings: strictSettings),
         .target(name: "AssignmentService", dependencies: ["ServiceKit", "Contracts", "CrmCore", "CrmRedis", log], swiftSettings: strictSettings),
         .target(name: "SlaTimerService", dependencies: ["ServiceKit", "Contracts", "CrmCore", "CrmRedis", "RedisClient", log, lifecycle, argumentParser], swiftSettings: strictSettings),
-        .target(name: "IntegrationService", dependencies: ["ServiceKit", "Contracts"], swiftSettings: strictSettings),
+        .target(name: "IntegrationService", dependencies: ["ServiceKit", "Contracts", "CrmRedis", "CrmCore", "RedisClient", log, metrics, crypto, lifecycle, argumentParser],
+                swiftSettings: strictSettings),
         .executableTarget(
             name: "crmctl",
             dependencies: ["CrmKit", "CrmRedis", "CrmCore", "Contracts", "RedisClient", argumentParser, crypto],
@@ -85,6 +87,7 @@ let package = Package(
         serviceExecutable("assignment-service", library: "AssignmentService"),
         serviceExecutable("sla-timer-service", library: "SlaTimerService"),
         serviceExecutable("integration-service", library: "IntegrationService"),
+        .executableTarget(name: "crm-plugin-sandbox", swiftSettings: strictSettings),
         serviceExecutable("audit-service", library: "AuditService"),
         .target(
             name: "GatewayService",
@@ -105,7 +108,7 @@ let package = Package(
         .testTarget(name: "CrmRedisTests", dependencies: ["CrmRedis", "Contracts", crypto], swiftSettings: strictSettings),
         .testTarget(
             name: "ServiceKitTests",
-            dependencies: ["ServiceKit", "PipelineService", "AuditService", "AssignmentService", "SlaTimerService", "CrmRedis", "Contracts", "RedisClient", "TestSupport", log],
+            dependencies: ["ServiceKit", "PipelineService", "AuditService", "AssignmentService", "SlaTimerService", "IntegrationService", "CrmRedis", "Contracts", "RedisClient", "TestSupport", log],
             swiftSettings: strictSettings
         ),
         .testTarget(

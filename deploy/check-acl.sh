@@ -175,6 +175,15 @@ for _, t in ipairs(due) do
 end
 return #due'
 
+# Leases due calls, touching each call's hash (same slot) by a prefix, as integration-service does.
+CALL_CLAIM='
+local due = redis.call("ZRANGEBYSCORE", KEYS[1], "-inf", ARGV[1], "LIMIT", 0, 10)
+for _, m in ipairs(due) do
+  redis.call("ZADD", KEYS[1], ARGV[1] + 30000, m)
+  redis.call("HINCRBY", ARGV[2] .. m, "attempts", 1)
+end
+return #due'
+
 # --- static checks on the file itself ----------------------------------------------------------------
 # The service users are checked; the default user is special (below).
 static() {
@@ -354,6 +363,19 @@ deny $u XADD "$S:cmd:sla" '*' envelope "$ENV"
 deny $u XADD "$S:cmd:assignment" '*' envelope "$ENV"
 deny $u XADD "$S:audit" '*' envelope "$ENV"
 deny $u XREADGROUP GROUP pipeline i-1 COUNT 1 STREAMS "$S:cmd:pipeline" '>'
+# Calls, their due set and the tenants' integrations (secrets) live under crm:{sN}:integration:.
+allow $u HSET "$S:integration:config:acme" v 1 i:webhook '{}'
+allow $u HSET "$S:integration:call:acme:C-1" state pending attempts 0
+allow $u HINCRBY "$S:integration:call:acme:C-1" attempts 1
+allow $u ZADD "$S:integration:due" 1 acme:C-1
+allow $u ZRANGEBYSCORE "$S:integration:due" -inf 2 LIMIT 0 10
+allow $u ZREM "$S:integration:due" acme:C-1
+allow $u EXPIRE "$S:integration:call:acme:C-1" 60
+allow $u PERSIST "$S:integration:call:acme:C-1"
+allow $u XADD "$S:dlq" '*' envelope "$ENV" reason integration_failed
+load $u "$CALL_CLAIM"
+allow $u EVALSHA "$(sha)" 1 "$S:integration:due" 3 "$S:integration:call:"
+deny $u HSET "$S:audit:head" seq 1
 
 # --- audit ---------------------------------------------------------------------------------------------------
 u=audit
@@ -425,6 +447,7 @@ deny $u XREADGROUP GROUP pipeline g-1 COUNT 1 STREAMS "$S:cmd:pipeline" '>'
 deny $u XACK "$S:events" audit 0-1
 deny $u GET "$S:idem:pipeline:m1"
 deny $u SET crm:health:pipeline-service:p-1 fake
+deny $u HGETALL "$S:integration:config:acme"
 deny $u SCRIPT LOAD 'return 1'
 deny $u INFO
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need and is missing: redis-server, redis-tools and
-# libhiredis-dev from Debian, Python's jsonschema for the contract checks. Uses sudo when not root.
+# libhiredis-dev from Debian, Python's jsonschema for the contract checks and aiosmtpd for the email tests. Uses sudo when not root.
 set -euo pipefail
 
 sudo_cmd=()
@@ -21,5 +21,9 @@ if ! python3 -c 'import jsonschema, referencing, rfc3339_validator' 2>/dev/null;
     echo "installing jsonschema and rfc3339-validator for python3"
     python3 -m pip install --quiet jsonschema rfc3339-validator 2>/dev/null \
         || python3 -m pip install --quiet --break-system-packages jsonschema rfc3339-validator
+fi
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+    echo "installing aiosmtpd for python3 (the SMTP sink of the email tests)"
+    python3 -m pip install --quiet aiosmtpd 2>/dev/null || python3 -m pip install --quiet --break-system-packages aiosmtpd
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.1 or newer (see README.md)" >&2; exit 1; }

@@ -70,8 +70,8 @@ public struct MessageCatalog: Sendable {
 extension MessageCatalog {
     /// Every type of contracts/v1 this build knows.
     public static let v1 = MessageCatalog(
-        (MessageType.commands + MessageType.assignmentCommands + MessageType.flowCommands).map { Entry(type: $0, kind: .command) }
-            + (MessageType.events + MessageType.assignmentEvents + MessageType.flowEvents).map { Entry(type: $0, kind: .event) }
+        (MessageType.commands + MessageType.assignmentCommands + MessageType.flowCommands + MessageType.integrationCommands).map { Entry(type: $0, kind: .command) }
+            + (MessageType.events + MessageType.assignmentEvents + MessageType.flowEvents + MessageType.integrationEvents).map { Entry(type: $0, kind: .event) }
     )
 }
 

@@ -21,6 +21,7 @@ struct FirstPathTests {
         try await deployment.start("assignment-service")
         try await deployment.start("sla-timer-service")
         try await deployment.start("audit-service")
+        try await deployment.start("integration-service")
         let commands = try FileManager.default.contentsOfDirectory(atPath: Deployment.examples.path).sorted().filter { name in
             guard let data = FileManager.default.contents(atPath: Deployment.examples.appendingPathComponent(name).path),
                   let envelope = try? EnvelopeReader().read(Array(data)) else { return false }
