@@ -41,7 +41,7 @@ public struct IntegrationCommands: Sendable {
             do {
                 try await takeOn(command, raw: raw, shard: shard, acknowledging: entry)
             } catch let rejection as Rejection {
-                _ = try await committer.commit(command: command, shard: shard, writes: [], events: [],
+                _ = try await committer.commit(command: command, shard: shard, writes: [], events: Self.sagaFailure(command, rejection),
                                                outcome: CommandOutcome.rejected(command, rejection), acknowledging: entry)
             }
         default:
@@ -49,6 +49,22 @@ public struct IntegrationCommands: Sendable {
                                            outcome: CommandOutcome.rejected(command, Rejection(.invalidPayload, "integration-service does not handle \(command.type)")),
                                            acknowledging: entry)
         }
+    }
+
+    /// A saga step's call refused outright (an unconfigured integration, a bad input) must still end
+    /// the step, or its saga would wait for a result forever: it fails for good, with no attempt made.
+    static func sagaFailure(_ command: Envelope, _ rejection: Rejection) -> [Envelope] {
+        let payload = command.payload
+        guard let saga = payload["sagaId"]?.stringValue, let callID = payload["callId"]?.stringValue,
+              let integration = payload["integration"]?.stringValue else { return [] }
+        var failed: [String: JSONValue] = [
+            "callId": .string(callID), "integration": .string(integration), "sagaId": .string(saga), "attempts": 0, "permanent": true,
+            "operation": .string(command.type == MessageType.integrationCompensate ? "compensate" : "invoke"),
+            "reason": .string("refused: \(rejection.code.rawValue): \(rejection.message)"),
+        ]
+        if let step = payload["step"], step.doubleValue != nil { failed["step"] = step }
+        if let subject = payload["subject"]?.stringValue { failed["subject"] = .string(subject) }
+        return [command.event(type: MessageType.integrationFailed, payload: .object(failed))]
     }
 
     private func takeOn(_ command: Envelope, raw: [UInt8], shard: ShardKeys, acknowledging entry: (stream: String, entryID: String)?) async throws {
