@@ -45,7 +45,18 @@ enum FiredEvents {
             if let actions = mark.onBreach, !actions.isEmpty {
                 payload["actions"] = .array(actions.map { ["action": .string($0.action), "to": .string($0.to)] })
             }
-            return [envelope(id: id, type: MessageType.slaBreached, timer: timer, at: firedAt, payload: .object(payload))]
+            let breached = envelope(id: id, type: MessageType.slaBreached, timer: timer, at: firedAt, payload: .object(payload))
+            // An `escalate` breach action escalates the record at once (reassign and notify are carried
+            // out by assignment-service and pipeline-service, which react to the breach itself).
+            let escalations = (mark.onBreach ?? []).filter { $0.action == "escalate" }.map { action in
+                envelope(id: Envelope.newID(), type: MessageType.recordEscalated, timer: timer, at: firedAt, payload: [
+                    "subject": .string("\(mark.entity):\(mark.recordId)"), "entity": .string(mark.entity), "recordId": .string(mark.recordId),
+                    "level": 1, "action": "notify", "from": "owner", "to": .string(action.to),
+                    "reason": .string("SLA \(mark.policy) breached on stage \(mark.stage)"),
+                    "lastActivityAt": .string(InstantText.rfc3339(milliseconds: mark.startedAt)), "escalatedAt": .string(firedAt),
+                ])
+            }
+            return [breached] + escalations
         }
     }
 

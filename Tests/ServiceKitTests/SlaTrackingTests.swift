@@ -78,7 +78,7 @@ struct SlaTrackingTests {
     @Test("a lead entering a stage with an SLA: sla.started, then sla.at_risk and sla.breached at their instants")
     func startedAtRiskBreached() async throws {
         try await storeDefinition(sla: [SlaPolicy(stage: "new", name: "first_response", within: "PT0.8S", warnAt: 0.5,
-                                                  onBreach: [BreachAction(action: "notify", to: "manager")])])
+                                                  onBreach: [BreachAction(action: "notify", to: "manager"), BreachAction(action: "escalate", to: "director")])])
         let event = try await created("L-1")
         let start = try #require(TimerDue.instant(event.occurredAt))
         try await withService {
@@ -98,7 +98,9 @@ struct SlaTrackingTests {
         let breachedAt = try #require(breached.payload["breachedAt"]?.stringValue.flatMap(TimerDue.instant))
         #expect(atRiskAt >= start + 400, "at risk once half the promise is used, never early")
         #expect(breachedAt >= start + 800, "never early")
-        #expect(breached.payload["actions"] == [["action": "notify", "to": "manager"]], "the breach actions of the policy")
+        #expect(breached.payload["actions"] == [["action": "notify", "to": "manager"], ["action": "escalate", "to": "director"]], "the breach actions of the policy")
+        let escalated = try await events("record.escalated")
+        #expect(escalated.count == 1 && escalated[0].payload["to"] == "director" && escalated[0].payload["subject"] == "lead:L-1", "escalate escalates at once")
         #expect(try await events("sla.met").isEmpty)
     }
 
