@@ -237,6 +237,9 @@ public struct CompiledDefinition: Sendable, Hashable {
             if !Names.isValid(transition.action) { problem("\(path).action", "'\(transition.action)' must be lower-case letters, digits and '_'") }
             if stages[transition.to] == nil { problem("\(path).to", "unknown stage '\(transition.to)'") }
             if transition.from.isEmpty { problem("\(path).from", "a transition starts from at least one stage") }
+            if transition.automatic, transition.requiresApproval {
+                problem(path, "an automatic transition cannot wait for an approval; take it with an action instead")
+            }
             for source in transition.from {
                 guard let stage = stages[source] else {
                     problem("\(path).from", "unknown stage '\(source)'")

@@ -94,7 +94,7 @@ extension PipelineCommands {
     }
 
     /// An `integration.invoke` or `integration.compensate` for a saga step; the idempotency key the
-    /// receiver sees is `<runId>:<step number>`.
+    /// receiver sees is derived from the saga id and the step number (integration-service: `<runId>:<step>`), the call id is `<runId>-<step number>`.
     private func call(for step: StepCall, run: GatewayRun, record: PipelineRecord, entity: EntityKind, cause: Envelope, shard: ShardKeys) -> (stream: String, envelope: Envelope) {
         let callID = step.operation == .invoke ? "\(run.runId)-\(step.number)" : "\(run.runId)-\(step.number)-c\(step.attempt)"
         let envelope = Envelope(type: step.operation == .invoke ? FlowMessages.integrationInvoke : FlowMessages.integrationCompensate, kind: .command,

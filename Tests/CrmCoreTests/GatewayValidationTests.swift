@@ -68,4 +68,10 @@ struct GatewayValidationTests {
         let escapable = transitions + [TransitionDefinition(action: "exit", from: ["loop_b"], to: "done")]
         #expect(problems([gateway(branches: [BranchDefinition(name: "a", steps: Self.manual)])], stages: stages, transitions: escapable).isEmpty)
     }
+
+    @Test("an automatic transition cannot wait for an approval")
+    func automaticApproval() {
+        let transitions = Self.transitions + [TransitionDefinition(action: "route", from: ["new"], to: "done", requiresApproval: true, automatic: true)]
+        #expect(problems([], transitions: transitions).contains { $0.contains("an automatic transition cannot wait for an approval") })
+    }
 }
