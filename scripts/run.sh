@@ -61,6 +61,7 @@ done
 CRM_REDIS_URL=$(url gateway) CRM_CONSUMER=gateway-1 CRM_HTTP_PORT=$http_port \
     nohup "$bin/gateway" >> "$run/logs/gateway.log" 2>&1 &
 echo $! > "$run/pids/gateway.pid"
+echo "$http_port" > "$run/http-port"
 users[gateway]=gateway
 for service in "${!users[@]}"; do
     for _ in $(seq 100); do grep -qs '] ready' "$run/logs/$service.log" && break; sleep 0.1; done

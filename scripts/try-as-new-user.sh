@@ -13,8 +13,15 @@ source .run/env
 events=$(crmctl audit tail --tenant acme | grep -c '"lead.created"' || true)
 echo "audit tail shows $events lead.created events"
 [[ $events -ge 6 ]] || { echo "FAIL: expected the demo's 6 leads in the audit trail"; exit 1; }
+# The gateway answers with the demo API key that make run printed, and refuses without one.
+http_port=$(cat .run/http-port)
+status=$(curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer $(cat .run/demo-api-key)" "http://127.0.0.1:$http_port/v1/tenants/acme/leads/L-1001")
+[[ $status == 200 ]] || { echo "FAIL: the gateway answered $status with the demo key"; exit 1; }
+status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/v1/tenants/acme/leads/L-1001")
+[[ $status == 401 ]] || { echo "FAIL: the gateway answered $status without a key"; exit 1; }
+echo "the gateway serves the demo key, and refuses requests without one"
 make stop
 sleep 0.5
 left=$(pgrep -f "$clone/" || true)
 [[ -z $left ]] || { echo "FAIL: processes left behind: $left"; exit 1; }
-echo "new-user check: 2 passed, 0 failed"
+echo "new-user check: 3 passed, 0 failed"
