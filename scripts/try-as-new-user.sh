@@ -10,7 +10,7 @@ git clone -q . "$clone"
 cd "$clone"
 CRM_REDIS_PORT=${CRM_REDIS_PORT:-6479} CRM_HTTP_PORT=${CRM_HTTP_PORT:-8480} make run
 source .run/env
-events=$(crmctl audit tail --tenant acme | grep -c '"lead.created"' || true)
+events=$(crmctl audit tail --json --tenant acme | grep -c '"lead.created"' || true)
 echo "audit tail shows $events lead.created events"
 [[ $events -ge 6 ]] || { echo "FAIL: expected the demo's 6 leads in the audit trail"; exit 1; }
 # The gateway answers with the demo API key that make run printed, and refuses without one.
