@@ -47,6 +47,11 @@ public final class StreamConsumer: Service, Sendable {
     private let logger: Logger
     private let metrics: ServiceMetrics
     private let stopping = Atomic<Bool>(false)
+    /// Events this service does not react to, read but not yet acknowledged: acknowledged together
+    /// every `ignoredAckInterval` (each XACK is a write, an fsync under `appendfsync always`, and
+    /// every service reading the events stream would otherwise add one per event).
+    private let ignoredUnacked = Mutex<[String: [String]]>([:])
+    static let ignoredAckInterval = Duration.milliseconds(200)
 
     public init(handler: any MessageHandler, settings: ConsumerSettings, router: ShardRouter, pool: RedisPool, logger: Logger) {
         self.handler = handler
@@ -79,6 +84,7 @@ public final class StreamConsumer: Service, Sendable {
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .relaxed)
         }
+        try? await acknowledgeIgnored()
         await leaveGroups(subscriptions.map(\.stream))
         await reader.close()
         logger.info("stopped", metadata: ["crm.group": "\(handler.group)"])
@@ -120,13 +126,19 @@ public final class StreamConsumer: Service, Sendable {
         var failures = 0
         // First re-read this consumer's own pending entries (same name after a restart), then new ones.
         var startID = "0"
+        var nextIgnoredAck = clock.now + Self.ignoredAckInterval
         while !stopping.load(ordering: .relaxed) {
             do {
+                if clock.now >= nextIgnoredAck {
+                    try await acknowledgeIgnored()
+                    nextIgnoredAck = clock.now + Self.ignoredAckInterval
+                }
                 if clock.now >= nextClaim {
                     for subscription in subscriptions { try await claimIdle(subscription.stream, shard: subscription.shard) }
                     nextClaim = clock.now + max(settings.claimIdle / 2, .milliseconds(50))
                 }
-                let block: Duration? = startID == ">" ? min(settings.block, max(nextClaim - clock.now, .milliseconds(1))) : nil
+                let wake = ignoredUnacked.withLock { $0.isEmpty } ? nextClaim : min(nextClaim, nextIgnoredAck)
+                let block: Duration? = startID == ">" ? min(settings.block, max(wake - clock.now, .milliseconds(1))) : nil
                 let batch = try await reader.xreadgroup(group: handler.group, consumer: settings.consumer, streams: streams,
                                                         count: settings.batchSize, block: block, startID: startID)
                 if startID == "0", batch.allSatisfy({ $0.entries.isEmpty }) { startID = ">" }
@@ -167,6 +179,22 @@ public final class StreamConsumer: Service, Sendable {
         }
     }
 
+    /// Acknowledges the events read and ignored since the last time.
+    private func acknowledgeIgnored() async throws {
+        let due = ignoredUnacked.withLock { pending in
+            defer { pending.removeAll() }
+            return pending
+        }
+        for (stream, ids) in due where !ids.isEmpty {
+            do {
+                try await acknowledge(stream, ids: ids)
+            } catch {
+                ignoredUnacked.withLock { $0[stream, default: []] += ids }
+                throw error
+            }
+        }
+    }
+
     private func acknowledge(_ stream: String, ids: [String]) async throws {
         guard !ids.isEmpty else { return }
         try await pool.send(StreamCommands.xack(stream, group: handler.group, ids: ids))
@@ -181,7 +209,7 @@ public final class StreamConsumer: Service, Sendable {
             guard let message = await admit(entry, stream: stream, shard: shard, deliveries: deliveries[entry.id] ?? 1, ignored: &ignored) else { continue }
             messages.append((message, handler.ordering(of: message)))
         }
-        if !ignored.isEmpty { try await acknowledge(stream, ids: ignored) }
+        if !ignored.isEmpty { ignoredUnacked.withLock { $0[stream, default: []] += ignored } }
         guard !messages.isEmpty else { return }
         let started = ContinuousClock.now
         var results: [(InboundMessage, MessageOutcome)] = []
