@@ -19,7 +19,8 @@ struct SeededRandom: RandomNumberGenerator {
 }
 
 /// `make chaos` (and its short form in `make test`): a mixed workload over 4 shards against the real
-/// binaries while services are SIGKILLed, a consumer is SIGSTOPped past the claim threshold, and
+/// binaries (records, gateway campaigns, assignments, timers, webhook calls to a local receiver)
+/// while services are SIGKILLed, a consumer is SIGSTOPped past the claim threshold, and
 /// redis-server is SIGKILLed and restarted from its AOF; then the invariants are checked.
 /// CRM_CHAOS_SEEDS (default 1) and CRM_CHAOS_LEADS per tenant (default 40) size it.
 @Suite("chaos: faults injected into the real binaries, invariants checked", .serialized)
@@ -40,7 +41,9 @@ struct ChaosTests {
     func run(seed: UInt64) async throws -> String {
         var random = SeededRandom(seed: seed)
         let deployment = try await Deployment()
-        let env = ["CRM_CLAIM_IDLE_MS": "700", "CRM_BATCH_SIZE": "32"]
+        // Short leases, so work a killed process held is taken over within seconds.
+        let env = ["CRM_CLAIM_IDLE_MS": "700", "CRM_BATCH_SIZE": "32", "CRM_INTEGRATION_LEASE_MS": "2500", "CRM_INTEGRATION_BACKOFF_MS": "100",
+                   "CRM_TIMER_LEASE_MS": "1000"]
         var generation = 0
         func start(_ binary: String) async throws -> ServiceProcess {
             generation += 1
@@ -50,7 +53,10 @@ struct ChaosTests {
             "pipeline-service": [try await start("pipeline-service"), try await start("pipeline-service")],
             "assignment-service": [try await start("assignment-service")],
             "audit-service": [try await start("audit-service")],
+            "sla-timer-service": [try await start("sla-timer-service")],
+            "integration-service": [try await start("integration-service")],
         ]
+        let receiver = try await WebhookReceiver(secret: "whsec-chaos-0123456789")
         // One tenant per shard.
         var tenants: [String] = []
         for candidate in (0..<200).map({ "chaos\($0)" }) where !tenants.contains(where: { deployment.router.shard(forTenant: $0) == deployment.router.shard(forTenant: candidate) }) {
@@ -59,7 +65,7 @@ struct ChaosTests {
         }
         let client = CrmClient(endpoint: try RedisEndpoint(url: deployment.server.url), shards: 4)
         for tenant in tenants {
-            for (type, payload, actor) in setup() {
+            for (type, payload, actor) in setup(webhook: receiver.url) {
                 let result = try await client.send(Envelope(type: type, kind: .command, tenant: tenant, actor: actor, payload: payload), timeout: .seconds(20))
                 #expect(result.accepted, "setup \(type): \(result.outcome.payload)")
             }
@@ -79,6 +85,9 @@ struct ChaosTests {
                     command("lead.apply", ["leadId": lead, "action": "start"]),
                     command("branch.complete", ["leadId": lead, "branch": "mail"]),
                     command("branch.complete", ["leadId": lead, "branch": "phone"]),
+                    // A durable timer and a webhook call per lead, through their own services.
+                    command("timer.schedule", ["timerId": .string("t-L-\(index)"), "after": "PT0.5S", "data": ["lead": lead]]),
+                    command("integration.invoke", ["callId": .string("c-L-\(index)"), "integration": "hook", "input": ["lead": lead]]),
                 ]
             }
         }
@@ -98,7 +107,7 @@ struct ChaosTests {
             try await Task.sleep(for: .milliseconds(Int.random(in: 20...150, using: &random)))
             switch Int.random(in: 0..<10, using: &random) {
             case 0, 1, 2:
-                let binary = ["pipeline-service", "assignment-service", "audit-service"].randomElement(using: &random)!
+                let binary = ["pipeline-service", "assignment-service", "audit-service", "sla-timer-service", "integration-service"].randomElement(using: &random)!
                 let victim = running[binary]!.removeFirst()
                 victim.signal(SIGKILL)
                 _ = await victim.waitForExit()
@@ -131,15 +140,28 @@ struct ChaosTests {
         var settled = true
         for tenant in tenants {
             let shard = deployment.shard(tenant)
-            for stream in [shard.commands(.pipeline), shard.commands(.assignment), shard.events] {
+            for stream in [shard.commands(.pipeline), shard.commands(.assignment), shard.commands(.sla), shard.commands(.integration), shard.events] {
                 if try await !drained(stream, deployment) { settled = false }
             }
         }
         #expect(settled, "every stream drained")
         var violations: [String] = []
         var outcomes = 0
+        // Timers fire and calls finish after their commands were handled: wait for every one.
+        let expected = Self.leadsPerTenant * tenants.count
+        let finished = try await eventually(timeout: .seconds(90), every: .milliseconds(200)) {
+            var fired = 0, succeeded = 0
+            for tenant in tenants {
+                let types = try await envelopes(deployment.shard(tenant).events, deployment).map(\.type)
+                fired += types.count { $0 == "timer.fired" }
+                succeeded += types.count { $0 == "integration.succeeded" }
+            }
+            return fired >= expected && succeeded >= expected
+        }
+        if !finished { violations.append("not every timer fired or call succeeded within 90 s") }
         for tenant in tenants {
             let shard = deployment.shard(tenant)
+            if try await !drained(shard.events, deployment) { violations.append("\(tenant): events not drained") }
             let events = try await envelopes(shard.events, deployment)
             let mine = commands.filter { $0.tenant == tenant }
             var outcomeCount: [String: Int] = [:]
@@ -159,6 +181,8 @@ struct ChaosTests {
             once("gateway.joined") { $0.payload["leadId"]?.stringValue }
             once("branch.completed") { "\($0.payload["leadId"]?.stringValue ?? "")/\($0.payload["branch"]?.stringValue ?? "")" }
             once("record.assigned") { $0.causationId }
+            once("timer.fired") { $0.payload["timerId"]?.stringValue }
+            once("integration.succeeded") { $0.payload["callId"]?.stringValue }
             // Every lead whose branches both completed has joined.
             let leads = Set(events.filter { $0.type == "gateway.joined" }.compactMap { $0.payload["leadId"]?.stringValue })
             for index in 0..<Self.leadsPerTenant {
@@ -182,14 +206,18 @@ struct ChaosTests {
     }
 
     func startAgain(_ binary: String, deployment: Deployment, start: Int) async throws -> ServiceProcess {
-        try await deployment.start(binary, consumer: "\(binary)-r\(start)", extra: ["CRM_CLAIM_IDLE_MS": "700", "CRM_BATCH_SIZE": "32"])
+        try await deployment.start(binary, consumer: "\(binary)-r\(start)", extra: ["CRM_CLAIM_IDLE_MS": "700", "CRM_BATCH_SIZE": "32",
+                                                                                    "CRM_INTEGRATION_LEASE_MS": "2500", "CRM_INTEGRATION_BACKOFF_MS": "100",
+                                                                                    "CRM_TIMER_LEASE_MS": "1000"])
     }
 
-    func setup() -> [(String, JSONValue, String)] {
+    func setup(webhook: String) -> [(String, JSONValue, String)] {
         [
             ("directory.put_user", ["userId": "boss", "roles": ["admin"]], "boss"),
             ("directory.put_user", ["userId": "s1", "roles": ["sales"], "teams": ["sales"]], "boss"),
             ("directory.put_user", ["userId": "s2", "roles": ["sales"], "teams": ["sales"]], "boss"),
+            ("integration.configure", ["integration": "hook", "kind": "webhook", "url": .string(webhook), "secret": "whsec-chaos-0123456789",
+                                       "timeoutMs": 1000], "boss"),
             ("definition.publish", [
                 "entity": "lead", "name": "Chaos", "fields": [["name": "score", "type": "number"]],
                 "stages": [["name": "new", "initial": true], ["name": "campaign"], ["name": "done"], ["name": "won", "terminal": "won"]],
