@@ -21,6 +21,7 @@ public struct EnvelopeReader: Sendable {
             throw .malformedJSON(detail: Self.describe(error))
         }
         guard case .object(let fields) = value else { throw .malformedJSON(detail: "the top level is a \(value.typeName), not an object") }
+        if let key = DuplicateKeys.first(in: bytes) { throw .malformedJSON(detail: "the key '\(key)' appears twice in one object") }
         return try Self.envelope(from: fields)
     }
 

@@ -81,6 +81,11 @@ struct EnvelopeReaderTests {
         Malformed(name: "invalid UTF-8", bytes: [0x7B, 0x22, 0x69, 0x64, 0x22, 0x3A, 0x22, 0xFF, 0xFE, 0x22, 0x7D]),  // {"id":"\xFF\xFE"}
         Malformed(name: "a lone continuation byte", bytes: [0x80]),
         Malformed(name: "single quotes", bytes: Array("{'id': 'm-1'}".utf8)),
+        Malformed(name: "a key twice", bytes: Array(#"{"id": "m-1", "tenant": "acme", "tenant": "globex"}"#.utf8)),
+        Malformed(name: "a key twice in the payload, spelt two ways", bytes: Array(#"{"id": "m-1", "payload": {"leadId": "L-1", "\u006ceadId": "L-2"}}"#.utf8)),
+        Malformed(name: "a number too large for a double", bytes: Array(#"{"id": "m-1", "version": 1e400}"#.utf8)),
+        Malformed(name: "a lone surrogate", bytes: Array(#"{"id": "\ud800"}"#.utf8)),
+        Malformed(name: "nesting 100,000 deep", bytes: Array((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8)),
     ]
 
     @Test("bytes that are not a JSON object are malformed_json", arguments: malformed)
