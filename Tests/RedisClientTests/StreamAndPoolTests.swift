@@ -1,5 +1,6 @@
 import RedisClient
 import TestSupport
+import Synchronization
 import Testing
 
 @Suite("Streams and the pool")
@@ -42,9 +43,13 @@ struct StreamAndPoolTests {
     @Test("the pool bounds its connections and times waiters out")
     func poolExhaustion() async throws {
         let pool = RedisPool(endpoint: server.endpoint, size: 1, waitTimeout: .milliseconds(100))
+        let holding = Atomic<Bool>(false)
         async let holder: RedisValue = pool.withConnection { connection in
-            try await connection.send("BLPOP", "never", 1)
+            holding.store(true, ordering: .relaxed)
+            return try await connection.send("BLPOP", "never", 2)
         }
+        // The only connection is taken (on a loaded machine that can take a while) before anyone else asks.
+        #expect(await eventually(timeout: .seconds(5), every: .milliseconds(5)) { holding.load(ordering: .relaxed) })
         try await Task.sleep(for: .milliseconds(50))
         await #expect(throws: RedisError.poolExhausted(waitedMilliseconds: 100)) { try await pool.send("PING") }
         #expect(try await holder == .null)
