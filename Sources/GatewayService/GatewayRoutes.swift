@@ -142,6 +142,12 @@ public struct GatewayRoutes: Sendable {
         guard CommandRouting.stream(forType: envelope.type) != nil else {
             return problem(.badRequest, "unknown_type", "no command stream takes '\(envelope.type)'")
         }
+        // A type or version no service knows would only reach a DLQ and leave the caller waiting.
+        do {
+            _ = try MessageCatalog.v1.accept(envelope, consumer: "gateway")
+        } catch {
+            return problem(.badRequest, error.reason, error.description)
+        }
         let waitMilliseconds = request.uri.queryParameters.get("wait", as: Int.self) ?? 10_000
         do {
             let result = try await client.send(envelope, timeout: .milliseconds(min(max(waitMilliseconds, 1), 60_000)))
