@@ -68,6 +68,8 @@ while IFS= read -r line || [[ -n $line ]]; do
     done
     printf '%s\n' "${out[*]}"
 done <"$acl_src" >"$tmp/users.acl"
+# A user of the check's own, only in this temporary copy, to ask ACL DRYRUN about the others.
+echo "user acl-checker on #$(dev_hash acl-checker) ~* &* +@all" >>"$tmp/users.acl"
 
 # --- start the server ---------------------------------------------------------------------------
 args=()
@@ -484,6 +486,29 @@ deny $u XGROUP DESTROY "$S:cmd:pipeline" pipeline
 deny $u XGROUP SETID "$S:cmd:pipeline" pipeline 0
 deny $u SET crm:metrics:crmctl:x 1
 deny $u SCRIPT LOAD 'return 1'
+
+# --- ACL DRYRUN: what Redis itself says each user may run, without running it --------------------------------------
+# dryrun may|may-not USER COMMAND...
+dryrun() {
+    local want=$1 who=$2; shift 2
+    local reply
+    reply=$(run acl-checker ACL DRYRUN "$who" "$@")
+    if [[ $want == may && $reply == *OK* ]] || [[ $want == may-not && $reply != *OK* ]]; then
+        pass "dryrun: $who $want: $*"
+    else
+        fail "dryrun: $who $want: $*" "$reply"
+    fi
+}
+dryrun may pipeline EVALSHA 0123456789012345678901234567890123456789 1 "$S:t:acme:lead:L1"
+dryrun may-not pipeline EVAL 'return 1' 0
+dryrun may-not integration XADD "$S:audit" '*' envelope x
+dryrun may-not integration HGET "$S:audit:head" hash
+dryrun may-not gateway FLUSHALL
+dryrun may-not gateway XADD "$S:events" '*' envelope x
+dryrun may audit XADD "$S:audit" '*' envelope x
+dryrun may-not sla XADD "$S:cmd:pipeline" '*' envelope x
+dryrun may-not crmctl HSET "$S:t:acme:lead:L1" d x
+dryrun may-not assignment CONFIG SET appendonly no
 
 # --- summary --------------------------------------------------------------------------------------------------------
 if ! kill -0 "$server_pid" 2>/dev/null; then
