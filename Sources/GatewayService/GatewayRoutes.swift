@@ -27,6 +27,7 @@ public struct GatewayRoutes: Sendable {
     public func register(on router: Router<BasicRequestContext>) {
         router.get("healthz") { _, _ in try await self.health() }
         router.get("metrics") { _, _ in try await self.metrics() }
+        router.get("v1/openapi.json") { _, _ in self.json(.ok, OpenAPIDocument.document) }
         router.post("v1/commands") { request, context in
             try await self.authenticated(request) { caller in try await self.publish(request, caller: caller) }
         }
@@ -193,7 +194,7 @@ public struct GatewayRoutes: Sendable {
         return json(.ok, .array(records.map(\.json)))
     }
 
-    private func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response { raw(status, value.compactJSON) }
+    func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response { raw(status, value.compactJSON) }
 
     private func problem(_ status: HTTPResponse.Status, _ code: String, _ message: String) -> Response {
         json(status, ["error": ["code": .string(code), "message": .string(message)]])

@@ -45,6 +45,20 @@ struct GatewayTests {
         let base = "http://127.0.0.1:\(port)"
 
         #expect(try await http("GET", "\(base)/healthz").status == 200)
+        // The OpenAPI document describes exactly the routes GatewayRoutes registers.
+        let openapi = try await http("GET", "\(base)/v1/openapi.json")
+        #expect(openapi.status == 200)
+        let document = try JSONValue.parse(Array(openapi.body.utf8))
+        var described: Set<String> = []
+        for (path, operations) in document["paths"]?.objectValue ?? [:] {
+            for method in (operations.objectValue ?? [:]).keys { described.insert("\(method.uppercased()) \(path)") }
+        }
+        let source = try String(contentsOf: ServiceProcess.packageRoot.appendingPathComponent("Sources/GatewayService/GatewayRoutes.swift"), encoding: .utf8)
+        let registered = Set(source.matches(of: /router\.(get|post|put|delete)\("([^"]*)"\)/).map { match in
+            let path = "/" + match.output.2.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
+            return "\(match.output.1.uppercased()) \(path)"
+        })
+        #expect(!registered.isEmpty && described == registered, "described \(described.sorted()) vs registered \(registered.sorted())")
         // SEC-CRM-0437: no key, a made-up key, a key of another tenant: refused.
         let example = try Data(contentsOf: Deployment.examples.appendingPathComponent("01-definition.publish.json"))
         #expect(try await http("POST", "\(base)/v1/commands", body: example).status == 401)
