@@ -40,6 +40,9 @@ public struct GatewayRoutes: Sendable {
         router.get("v1/tenants/:tenant/attachments/:sha256") { request, context in
             try await self.scoped(request, context) { tenant in try await self.attachment(tenant: tenant, sha256: context.parameters.get("sha256") ?? "") }
         }
+        router.get("v1/tenants/:tenant/users/:user/queue") { request, context in
+            try await self.scoped(request, context) { tenant in try await self.queue(tenant: tenant, user: context.parameters.get("user") ?? "", request: request) }
+        }
         router.get("v1/tenants/:tenant/:entity/:id/history") { request, context in
             try await self.scoped(request, context) { tenant in
                 try await self.history(tenant: tenant, entity: context.parameters.get("entity") ?? "", id: context.parameters.get("id") ?? "")
@@ -183,6 +186,37 @@ public struct GatewayRoutes: Sendable {
         } catch let error as CorruptedData {
             return problem(.internalServerError, "corrupted", error.description)
         }
+    }
+
+    /// `GET /v1/tenants/{tenant}/users/{user}/queue[?open=true|false][&limit=N][&after=subject]`: the
+    /// records assigned to a user (the queue assignment-service keeps, not a scan), each with its
+    /// current stage, sorted by subject, a page at a time; `next` is the `after` of the next page.
+    func queue(tenant: String, user: String, request: Request) async throws -> Response {
+        guard Identifier.isActor(user) else { return problem(.badRequest, "invalid_id", "bad user id") }
+        let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1), 1000)
+        let onlyOpen = request.uri.queryParameters.get("open").map { $0 != "false" }
+        let after = request.uri.queryParameters.get("after").map { String($0) } ?? ""
+        let shard = client.router.keys(forTenant: tenant)
+        let fields = try await store.hash(shard.queue(tenant: tenant, user: user))
+        var entries = fields.filter { $0.key.hasPrefix("r:") && !$0.value.isEmpty }
+            .compactMap { try? CrmStore.decode(QueueEntry.self, $0.value) }
+            .filter { onlyOpen == nil || $0.open == onlyOpen }
+            .sorted { $0.subject < $1.subject }
+        if !after.isEmpty { entries = entries.filter { $0.subject > after } }
+        let page = Array(entries.prefix(limit))
+        let reads = page.map { entry -> HashRead in
+            let parts = entry.subject.split(separator: ":", maxSplits: 1).map(String.init)
+            return HashRead(shard.record(tenant: tenant, entity: parts.first ?? "", id: parts.last ?? ""), ["d"])
+        }
+        let records = try await store.fields(reads)
+        let items: [JSONValue] = zip(page, records).map { entry, read in
+            let stage = read[0].flatMap { try? JSONValue.parse($0) }?["stage"] ?? .null
+            return ["subject": .string(entry.subject), "assignedAt": .string(entry.assignedAt), "open": .bool(entry.open), "stage": stage]
+        }
+        let open = Int64(CrmStore.integer(fields["n"]))
+        var body: [String: JSONValue] = ["user": .string(user), "open": .integer(open), "items": .array(items)]
+        if entries.count > limit, let last = page.last { body["next"] = .string(last.subject) }
+        return json(.ok, .object(body))
     }
 
     /// `GET /v1/tenants/{tenant}/{entity}/{id}/history`: the record's audit entries, oldest first, for that tenant only.

@@ -34,6 +34,16 @@ enum OpenAPIDocument {
             "responses": ["200": ["description": "the bytes", "content": ["application/octet-stream": ["schema": ["type": "string", "format": "binary"]]]],
                           "400": error, "401": error, "404": error, "500": error],
         ]]
+        paths["/v1/tenants/{tenant}/users/{user}/queue"] = ["get": [
+            "summary": "The records assigned to a user, with their stages: the user's queue kept by assignment-service, a page at a time",
+            "security": secured,
+            "parameters": .array(parameters(["tenant", "user"]).arrayValue! + [
+                ["name": "open", "in": "query", "required": false, "schema": ["type": "boolean"]],
+                ["name": "limit", "in": "query", "required": false, "schema": ["type": "integer", "minimum": 1, "maximum": 1000]],
+                ["name": "after", "in": "query", "required": false, "schema": ["type": "string"], "description": "the `next` of the previous page"],
+            ]),
+            "responses": ["200": ["description": "{user, open, items: [{subject, assignedAt, open, stage}], next?}", "content": json], "400": error, "401": error, "404": error],
+        ]]
         paths["/v1/tenants/{tenant}/{entity}/{id}/history"] = ["get": [
             "summary": "A record's audit entries, oldest first", "security": secured, "parameters": parameters(["tenant", "entity", "id"]),
             "responses": ["200": ["description": "audit entries", "content": ["application/json": ["schema": ["type": "array"]]]], "400": error, "401": error, "404": error],

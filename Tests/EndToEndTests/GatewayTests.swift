@@ -117,6 +117,19 @@ struct GatewayTests {
         #expect(altered.status == 500)
         #expect(altered.body.contains("corrupted"))
 
+        // A user's queue, from the projection assignment-service keeps.
+        for command in [Envelope(type: "directory.put_user", kind: .command, tenant: "acme", actor: "u-17", payload: ["userId": "u-18", "roles": ["sales"], "teams": ["sales"]]),
+                        Envelope(type: "assignment.request", kind: .command, tenant: "acme", actor: "u-17", payload: ["subject": "lead:L-1001", "strategy": "round_robin", "team": "sales"])] {
+            let sent = try await http("POST", "\(base)/v1/commands", body: Data(command.encoded()))
+            #expect(sent.status == 200, "\(sent.body)")
+        }
+        let queue = try await http("GET", "\(base)/v1/tenants/acme/users/u-18/queue")
+        let page = try JSONValue.parse(Array(queue.body.utf8))
+        #expect(queue.status == 200 && page["open"] == 1 && page["items"]?.arrayValue?.count == 1, "\(queue.body)")
+        #expect(page["items"]?.arrayValue?.first?["subject"] == "lead:L-1001" && page["items"]?.arrayValue?.first?["stage"] == "new")
+        #expect(try await http("GET", "\(base)/v1/tenants/acme/users/u-18/queue?open=false").body.contains("\"items\":[]"))
+        #expect(try await http("GET", "\(base)/v1/tenants/acme/users/u-18/queue", key: globex).status == 404)
+
         // The actor is the key's user, whatever the envelope says.
         let impersonation = Envelope(type: "lead.create", kind: .command, tenant: "acme", actor: "u-someone-else", payload: ["leadId": "L-3", "data": ["name": "Impostor test"]])
         #expect(try await http("POST", "\(base)/v1/commands", body: Data(impersonation.encoded())).status == 200)
