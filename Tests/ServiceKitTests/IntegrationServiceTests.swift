@@ -130,7 +130,11 @@ struct IntegrationServiceTests {
                 })
                 latencies.append(Date().timeIntervalSince(started))
             }
-            #expect(latencies.max()! < 1.5, "healthy calls keep their latency (a few ms each here) while the dead one's attempts hang: \(latencies)")
+            // Blocked behind the dead endpoint, healthy calls would wait out its 300 ms timeouts one after
+            // another. The median shows they do not; the bound on the slowest only allows for a busy machine
+            // (the whole suite runs in parallel on 2 cores), not for waiting on the dead endpoint.
+            let median = latencies.sorted()[latencies.count / 2]
+            #expect(median < 0.5 && latencies.max()! < 3, "healthy calls keep their latency (a few ms each here) while the dead one's attempts hang: \(latencies)")
             #expect(try await eventually(timeout: .seconds(20)) { try await harness.events(MessageType.integrationFailed).count == 3 })
             let failed = try await harness.events(MessageType.integrationFailed)
             for event in failed {
