@@ -42,7 +42,10 @@ struct IntegrationHarness {
     func publish(_ type: String, actor: String = "u-17", _ payload: JSONValue) async throws -> Envelope {
         let command = Envelope(type: type, kind: .command, tenant: fixture.tenant, actor: actor, payload: payload)
         try await fixture.publishRaw(command.encoded(), to: shard.commands(.integration))
-        let reply = try await fixture.redis.send("BLPOP", shard.reply(commandID: command.id), 4)
+        // Registering a plugin runs it once in its sandbox: on a busy machine that takes seconds.
+        let waiter = fixture.server.connection(timeout: .seconds(25))
+        defer { Task { await waiter.close() } }
+        let reply = try await waiter.send("BLPOP", shard.reply(commandID: command.id), 15)
         guard let bytes = reply.array?.last?.bytes else { throw TestHarnessError.timedOut("the outcome of \(type)") }
         return try EnvelopeReader().read(bytes)
     }
