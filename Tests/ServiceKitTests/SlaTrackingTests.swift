@@ -172,7 +172,9 @@ struct SlaTrackingTests {
             EscalationLevel(after: "PT1.5S", action: .reassign, to: "director"),
         ])
         let create = try await created("L-5")
-        let update = Envelope(type: "lead.updated", kind: .event, tenant: fixture.tenant, actor: "u-17",
+        // Two activities in the same millisecond would be one instant to count from; keep them apart.
+        let updatedAt = InstantText.rfc3339(milliseconds: try #require(TimerDue.instant(create.occurredAt)) + 50)
+        let update = Envelope(type: "lead.updated", kind: .event, tenant: fixture.tenant, actor: "u-17", occurredAt: updatedAt,
                               payload: ["leadId": "L-5", "changes": [], "recordVersion": 2])
         func escalations(_ leadID: String) async throws -> [Envelope] {
             try await events("record.escalated").filter { $0.payload["recordId"] == .string(leadID) }
