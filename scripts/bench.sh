@@ -6,7 +6,7 @@
 # figure cannot be measured at all, and then says which.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for product in pipeline-service audit-service sla-timer-service assignment-service integration-service crmctl; do
+for product in pipeline-service audit-service sla-timer-service assignment-service integration-service gateway crmctl; do
     swift build -c release --product "$product" >/dev/null
 done
 bin=$(swift build -c release --show-bin-path)
@@ -65,12 +65,19 @@ done
 python3 -c 'import json,sys; rows=[json.loads(l) for l in open(sys.argv[1])]; print(json.dumps({"services": rows, "max_ready_ms": max(r["ready_ms"] for r in rows)}))' \
     "$work/ready.jsonl" > "$out/figures/start_to_ready.json" && echo "== start → ready" && cat "$out/figures/start_to_ready.json"
 
+CRM_CONSUMER=bench-gateway CRM_LOG_LEVEL=info CRM_HTTP_PORT=0 "$bin/gateway" > "$work/gateway.log" 2>&1 & pids+=($!)
+for _ in $(seq 400); do grep -qs 'http.port=' "$work/gateway.log" && break; sleep 0.02; done
+gateway_port=$(grep -o 'http.port=[0-9]*' "$work/gateway.log" | head -1 | cut -d= -f2)
+
 figure compile "$bin/crmctl" bench-compile --stages 50 --runs 2000
 figure gateway_sync "$bin/crmctl" bench-gateway --branches 10 --runs "${CRM_BENCH_GATEWAY_RUNS:-300}"
 figure action_latency "$bin/crmctl" bench --commands "${CRM_BENCH_COMMANDS:-3000}" --concurrency 1
 figure action_throughput "$bin/crmctl" bench --commands "${CRM_BENCH_COMMANDS_HEAVY:-20000}" --concurrency 32
 figure timers_10s "$bin/crmctl" bench-timers --tenant bench-t1 --timers "${CRM_BENCH_TIMERS:-10000}" --spread-ms 10000 --lead-ms 15000
 figure timers_2s "$bin/crmctl" bench-timers --tenant bench-t2 --timers "${CRM_BENCH_TIMERS:-10000}" --spread-ms 2000 --lead-ms 15000
+
+figure dashboard python3 Benchmarks/dashboard.py --socket "$work/redis.sock" --gateway "http://127.0.0.1:${gateway_port:-0}" \
+    --crmctl "$bin/crmctl" --records "${CRM_BENCH_DASHBOARD_RECORDS:-1000}"
 
 # The hand-written baseline on the same Redis, after the engine (its consumer alone is running).
 for pid in "${pids[@]:1}"; do kill -TERM "$pid" 2>/dev/null || true; done
