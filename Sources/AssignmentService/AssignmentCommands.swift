@@ -92,9 +92,3 @@ struct TenantDirectory {
     }
 }
 
-extension Rejection {
-    /// A CrmCore refusal as a command rejection.
-    init(_ domain: DomainRejection) {
-        self.init(RejectionCode(rawValue: domain.code) ?? .invalidPayload, domain.message, field: domain.field)
-    }
-}

@@ -30,9 +30,12 @@ enum DuplicateKeys {
                     index += 1
                 }
                 if expectingKey, let last = objects.indices.last, var keys = objects[last] {
-                    let raw = Data(bytes[start...min(index, bytes.count - 1)])
-                    // Escapes spell one key several ways ("a", "\u0061"): compare the decoded text.
-                    let key = (try? JSONSerialization.jsonObject(with: raw, options: .fragmentsAllowed) as? String) ?? String(decoding: raw, as: UTF8.self)
+                    let raw = bytes[start...min(index, bytes.count - 1)]
+                    // Escapes spell one key several ways ("a", "\u0061"): compare the decoded text. Every
+                    // envelope passes here, so only a key with an escape pays for the decoding.
+                    let key = raw.contains(backslash)
+                        ? (try? JSONSerialization.jsonObject(with: Data(raw), options: .fragmentsAllowed) as? String) ?? String(decoding: raw, as: UTF8.self)
+                        : String(decoding: raw.dropFirst().dropLast(), as: UTF8.self)
                     guard keys.insert(key).inserted else { return key }
                     objects[last] = keys
                     expectingKey = false

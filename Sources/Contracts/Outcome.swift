@@ -1,3 +1,4 @@
+public import CrmCore
 /// Why a command was refused. The codes are part of the wire contract (command.rejected.schema.json).
 public enum RejectionCode: String, Sendable, CaseIterable {
     case invalidPayload = "invalid_payload"
@@ -36,6 +37,11 @@ public struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
         self.code = code
         self.message = message
         self.field = field
+    }
+
+    /// A CrmCore refusal as a command rejection; a code the contract does not list is `internal`.
+    public init(_ domain: DomainRejection) {
+        self.init(RejectionCode(rawValue: domain.code) ?? .internal, domain.message, field: domain.field)
     }
 
     public init(_ error: PayloadError) {

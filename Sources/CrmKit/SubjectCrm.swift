@@ -74,11 +74,9 @@ public struct SubjectCrm: Sendable {
         let store = engine.store
         var ids = Set(try await store.linkedContacts(shard: engine.shard, tenant: engine.tenant, entity: "lead", id: id))
         ids.formUnion(try await store.linkedContacts(shard: engine.shard, tenant: engine.tenant, entity: "opportunity", id: id))
-        var contacts: [ContactRecord] = []
-        for contactID in ids.sorted() {
-            if let contact = try await store.contact(shard: engine.shard, tenant: engine.tenant, id: contactID) { contacts.append(contact) }
-        }
-        return contacts
+        let sorted = ids.sorted()
+        let documents = try await store.fields(sorted.map { HashRead(engine.shard.record(tenant: engine.tenant, entity: "contact", id: $0), ["d"]) })
+        return try documents.compactMap { try $0[0].map { try CrmStore.decode(ContactRecord.self, $0) } }
     }
 
     /// Whether the engine's actor may take `action` (or `create`, `update`) on the subject's current

@@ -2,29 +2,9 @@ import Contracts
 import CrmCore
 import CrmRedis
 
-/// The pipeline's flow types (DESIGN §3 table): gateways, branches, sagas, and the integration
-/// results the saga coordinator reacts to.
-enum FlowMessages {
-    static let branchComplete = MessageType.branchComplete
-    static let sagaAbort = MessageType.sagaAbort
-    static let gatewayForked = MessageType.gatewayForked
-    static let branchCompleted = MessageType.branchCompleted
-    static let gatewayJoined = MessageType.gatewayJoined
-    static let sagaCompensating = MessageType.sagaCompensating
-    static let sagaCompensated = MessageType.sagaCompensated
-    static let sagaParked = MessageType.sagaParked
-    // integration-service's types, as the saga coordinator uses them.
-    static let integrationInvoke = "integration.invoke"
-    static let integrationCompensate = "integration.compensate"
-    static let integrationSucceeded = "integration.succeeded"
-    static let integrationFailed = "integration.failed"
-    static let integrationCompensated = "integration.compensated"
-
-    static let commands = [branchComplete, sagaAbort]
-    static let reactions = [integrationSucceeded, integrationFailed, integrationCompensated, MessageType.slaBreached, MessageType.recordEscalated]
-    /// The tenant's integration that receives notifications (an integration-service webhook, email or plugin of that name).
-    static let notifyIntegration = "notify"
-}
+/// The tenant's integration that receives notifications (an integration-service webhook, email or
+/// plugin of that name).
+let notifyIntegration = "notify"
 
 /// The events and calls one flow decision produces, ready for a `CommandDecision`.
 struct FlowOutput {
@@ -39,7 +19,7 @@ extension PipelineCommands {
         let progress = FlowRules.fork(record, from: previousStage, runID: cause.id, definition: definition, now: RFC3339.seconds(cause.occurredAt) ?? 0)
         guard let run = progress.record.flow, !progress.forked.isEmpty else { return (record, FlowOutput()) }
         var output = FlowOutput()
-        output.events.append(cause.event(type: FlowMessages.gatewayForked, payload: [
+        output.events.append(cause.event(type: MessageType.gatewayForked, payload: [
             "\(entity.rawValue)Id": .string(record.id), "gateway": .string(run.gateway), "runId": .string(run.runId), "stage": .string(record.stage),
             "branches": .array(progress.forked.map(JSONValue.string)),
         ]))
@@ -53,31 +33,31 @@ extension PipelineCommands {
         let idField = "\(entity.rawValue)Id"
         guard let run = before.flow else { return output }
         let base: [String: JSONValue] = [idField: .string(before.id), "gateway": .string(run.gateway), "runId": .string(run.runId)]
-        if let (branch, step) = progress.completedStep {
-            output.events.append(cause.event(type: FlowMessages.branchCompleted, payload: .object(base.merging([
-                "branch": .string(branch), "step": .string(step), "branchDone": .bool(progress.branchCompleted == branch),
+        if let step = progress.completed {
+            output.events.append(cause.event(type: MessageType.branchCompleted, payload: .object(base.merging([
+                "branch": .string(step.branch), "step": .string(step.step), "branchDone": .bool(progress.branchCompleted == step.branch),
             ]) { $1 })))
         }
         if let join = progress.joinedAt {
-            output.events.append(cause.event(type: FlowMessages.gatewayJoined, payload: .object(base.merging([
+            output.events.append(cause.event(type: MessageType.gatewayJoined, payload: .object(base.merging([
                 "branches": .array(run.branches.map { .string($0.name) }), "stage": .string(join),
             ]) { $1 })))
             output.events.append(stageChanged(entity, id: before.id, action: "join", from: before.stage, to: join, version: progress.record.version, cause: cause))
         }
         if progress.compensationStarted {
             let pending = (progress.record.flow?.log ?? []).reversed().filter { $0.compensate != nil && !$0.compensated }
-            output.events.append(cause.event(type: FlowMessages.sagaCompensating, payload: .object(base.merging([
+            output.events.append(cause.event(type: MessageType.sagaCompensating, payload: .object(base.merging([
                 "reason": .string(reason ?? "aborted"), "steps": .array(pending.map { .string("\($0.branch).\($0.step)") }),
             ]) { $1 })))
         }
         if let from = progress.rolledBackFrom {
-            output.events.append(cause.event(type: FlowMessages.sagaCompensated, payload: .object(base.merging([
+            output.events.append(cause.event(type: MessageType.sagaCompensated, payload: .object(base.merging([
                 "stage": .string(progress.record.stage), "compensated": .array(run.log.reversed().filter { $0.compensate != nil }.map { .string("\($0.branch).\($0.step)") }),
             ]) { $1 })))
             output.events.append(stageChanged(entity, id: before.id, action: "rollback", from: from, to: progress.record.stage, version: progress.record.version, cause: cause))
         }
         if progress.parked {
-            output.events.append(cause.event(type: FlowMessages.sagaParked, payload: .object(base.merging([
+            output.events.append(cause.event(type: MessageType.sagaParked, payload: .object(base.merging([
                 "reason": .string(progress.record.flow?.failure ?? reason ?? ""),
             ]) { $1 })))
         }
@@ -97,7 +77,7 @@ extension PipelineCommands {
     /// receiver sees is derived from the saga id and the step number (integration-service: `<runId>:<step>`), the call id is `<runId>-<step number>`.
     private func call(for step: StepCall, run: GatewayRun, record: PipelineRecord, entity: EntityKind, cause: Envelope, shard: ShardKeys) -> (stream: String, envelope: Envelope) {
         let callID = step.operation == .invoke ? "\(run.runId)-\(step.number)" : "\(run.runId)-\(step.number)-c\(step.attempt)"
-        let envelope = Envelope(type: step.operation == .invoke ? FlowMessages.integrationInvoke : FlowMessages.integrationCompensate, kind: .command,
+        let envelope = Envelope(type: step.operation == .invoke ? MessageType.integrationInvoke : MessageType.integrationCompensate, kind: .command,
                                 tenant: cause.tenant, actor: cause.actor, correlationId: cause.correlationId ?? cause.id, causationId: cause.id,
                                 payload: [
                                     "callId": .string(callID), "integration": .string(step.integration), "input": PayloadMapping.json(step.input),
@@ -116,7 +96,7 @@ extension PipelineCommands {
         do {
             progress = try FlowRules.complete(record, branch: branch, step: step, number: nil, definition: definition)
         } catch {
-            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+            throw Rejection(error)
         }
         guard let progress else {
             // Already completed (the same completion sent again under another id): nothing to count twice.
@@ -165,16 +145,16 @@ extension PipelineCommands {
         let reason = event.payload["reason"]?.stringValue ?? "the integration failed"
         let progress: FlowProgress?
         switch event.type {
-        case FlowMessages.integrationSucceeded:
+        case MessageType.integrationSucceeded:
             progress = branchOf(number, record: record).flatMap { branch in
                 (try? FlowRules.complete(record, branch: branch, step: nil, number: number, definition: definition)) ?? nil
             }
-        case FlowMessages.integrationFailed where event.payload["operation"]?.stringValue == "compensate":
+        case MessageType.integrationFailed where event.payload["operation"]?.stringValue == "compensate":
             progress = FlowRules.compensationFailed(record, number: number, reason: reason)
-        case FlowMessages.integrationFailed:
+        case MessageType.integrationFailed:
             let current = record.flow?.branches.contains { $0.index * 1000 + $0.nextStep == number && !$0.completed } ?? false
             progress = current ? FlowRules.compensate(record, reason: "step \(number) failed: \(reason)") : nil
-        case FlowMessages.integrationCompensated:
+        case MessageType.integrationCompensated:
             progress = FlowRules.compensated(record, number: number)
         default:
             progress = nil
@@ -223,11 +203,11 @@ extension PipelineCommands {
         }
         let commands = recipients.enumerated().map { index, to in
             var payload: [String: JSONValue] = [
-                "callId": .string("notify-\(event.id)-\(index)"), "integration": .string(FlowMessages.notifyIntegration),
+                "callId": .string("notify-\(event.id)-\(index)"), "integration": .string(notifyIntegration),
                 "input": ["to": .string(to), "event": .string(event.type), "details": event.payload],
             ]
             if let subject = event.payload["subject"]?.stringValue { payload["subject"] = .string(subject) }
-            return (shard.commands(.integration), Envelope(type: FlowMessages.integrationInvoke, kind: .command, tenant: event.tenant, actor: event.actor,
+            return (shard.commands(.integration), Envelope(type: MessageType.integrationInvoke, kind: .command, tenant: event.tenant, actor: event.actor,
                                                            correlationId: event.correlationId ?? event.id, causationId: event.id, payload: .object(payload)))
         }
         return CommandDecision(writes: [], events: [], outcome: nil, commands: commands)

@@ -11,9 +11,11 @@ import ServiceKit
 public struct PipelineCommands: Sendable {
     /// The pipeline's command types.
     public static let types = Set([MessageType.definitionPublish, MessageType.fieldsConfigure, MessageType.contactAdd,
-                                   MessageType.contactUpdate, MessageType.interactionLog] + RecordCommand.allTypes + FlowMessages.commands)
-    /// The events the saga coordinator reacts to (integration results), read from the events stream.
-    public static let reactions = Set(FlowMessages.reactions)
+                                   MessageType.contactUpdate, MessageType.interactionLog] + RecordCommand.allTypes + MessageType.flowCommands)
+    /// The events it reacts to, read from the events stream: integration results (the saga
+    /// coordinator) and SLA breaches and escalations (their `notify` actions).
+    public static let reactions = Set([MessageType.integrationSucceeded, MessageType.integrationFailed, MessageType.integrationCompensated,
+                                       MessageType.slaBreached, MessageType.recordEscalated])
     let store: CrmStore
     let committer: CommandCommitter
     let logger: Logger
@@ -40,8 +42,8 @@ public struct PipelineCommands: Sendable {
         case MessageType.interactionLog: return try await logInteraction(command, shard: shard)
         case MessageType.contactAdd: return try await addContact(command, shard: shard)
         case MessageType.contactUpdate: return try await updateContact(command, shard: shard)
-        case FlowMessages.branchComplete: return try await completeBranch(command, shard: shard)
-        case FlowMessages.sagaAbort: return try await abortSaga(command, shard: shard)
+        case MessageType.branchComplete: return try await completeBranch(command, shard: shard)
+        case MessageType.sagaAbort: return try await abortSaga(command, shard: shard)
         default: break
         }
         guard let kind = RecordCommand(type: command.type) else {
@@ -85,7 +87,7 @@ public struct PipelineCommands: Sendable {
         do {
             creation = try RecordRules.create(request, existing: existing, definition: definition, custom: custom)
         } catch {
-            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+            throw Rejection(error)
         }
         if case .created = creation, let definition {
             try await authorize(command, permission: "create", definition: definition, shard: shard)
@@ -138,7 +140,7 @@ public struct PipelineCommands: Sendable {
         do {
             (updated, changes) = try RecordRules.update(record, changes: request.changes, expectedVersion: request.expectedVersion, definition: definition, custom: custom)
         } catch {
-            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+            throw Rejection(error)
         }
         guard !changes.isEmpty else {
             return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: record.id, recordVersion: record.version))
@@ -172,7 +174,7 @@ public struct PipelineCommands: Sendable {
             change = try RecordRules.apply(record, action: request.action, expectedVersion: request.expectedVersion, definition: definition, now: now,
                                            actor: command.actor, registry: store.registry)
         } catch {
-            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+            throw Rejection(error)
         }
         let event = command.event(type: kind.eventType("stage_changed"), payload: [
             .init(kind.idField): .string(record.id), "action": .string(change.action), "from": .string(change.from), "to": .string(change.to),
@@ -288,7 +290,7 @@ extension PipelineCommands {
                                                  existingOpportunity: existingOpportunityValue, existingContact: existingContactValue,
                                                  now: RFC3339.seconds(command.occurredAt) ?? 0, actor: command.actor, registry: store.registry)
         } catch {
-            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+            throw Rejection(error)
         }
         let moved = conversion.lead
         let opportunity = conversion.opportunity
@@ -346,7 +348,7 @@ extension PipelineCommands {
         var writes: [RecordWrite] = []
         for (index, file) in request.files.enumerated() {
             if let problem = InteractionRules.check(name: file.name, contentType: file.contentType, size: file.bytes.count, index: index) {
-                throw Rejection(RejectionCode(rawValue: problem.code) ?? .invalidPayload, problem.message, field: problem.field)
+                throw Rejection(problem)
             }
             let digest = Checksum.sha256(file.bytes)
             attachments.append(Attachment(name: file.name, contentType: file.contentType, size: file.bytes.count, sha256: digest))
@@ -376,7 +378,7 @@ extension PipelineCommands {
         do {
             configured = try current.configured(adding: request.add, removing: request.remove, definitionFields: definition?.source.fields ?? [])
         } catch {
-            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+            throw Rejection(error)
         }
         let event = command.event(type: MessageType.fieldsConfigured, payload: [
             "entity": .string(request.entity.rawValue), "fieldsVersion": .integer(Int64(version + 1)),
@@ -396,11 +398,11 @@ extension PipelineCommands {
         guard created else {
             return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: id, recordVersion: contact.version))
         }
-        for (index, link) in links.enumerated() {
-            let parts = link.split(separator: ":", maxSplits: 1).map(String.init)
-            guard try await store.exists(shard: shard, tenant: command.tenant, entity: parts[0], id: parts[1]) else {
-                throw Rejection(.notFound, "tenant '\(command.tenant)' has no \(parts[0]) '\(parts[1])'", field: "payload.links[\(index)]")
-            }
+        // Every linked record must be the tenant's: one round trip for all of them.
+        let linked = links.map { $0.split(separator: ":", maxSplits: 1).map(String.init) }
+        let found = try await store.fields(linked.map { HashRead(shard.record(tenant: command.tenant, entity: $0[0], id: $0[1]), ["v"]) })
+        if let index = found.firstIndex(where: { $0[0] == nil }) {
+            throw Rejection(.notFound, "tenant '\(command.tenant)' has no \(linked[index][0]) '\(linked[index][1])'", field: "payload.links[\(index)]")
         }
         var payload: [String: JSONValue] = ["contactId": .string(id), "recordVersion": .integer(1), "data": PayloadMapping.json(contact.data)]
         if !links.isEmpty { payload["links"] = .array(links.map(JSONValue.string)) }
@@ -423,7 +425,7 @@ extension PipelineCommands {
         do {
             (updated, changes) = try ContactRules.update(contact, changes: request.changes, expectedVersion: request.expectedVersion)
         } catch {
-            throw Rejection(RejectionCode(rawValue: error.code) ?? .internal, error.message, field: error.field)
+            throw Rejection(error)
         }
         guard !changes.isEmpty else {
             return CommandDecision(writes: [], events: [], outcome: CommandOutcome.accepted(command, events: [], recordID: contact.id, recordVersion: contact.version))

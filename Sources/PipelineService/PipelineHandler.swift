@@ -34,7 +34,7 @@ public struct PipelineHandler: SingleMessageHandler {
             let subject = message.envelope.payload["subject"]?.stringValue ?? "message:\(message.envelope.id)"
             return Ordering(scope: tenant, key: subject.replacingOccurrences(of: ":", with: "/"))
         }
-        if ["branch.complete", "saga.abort"].contains(message.envelope.type) {
+        if MessageType.flowCommands.contains(message.envelope.type) {
             let id = message.envelope.payload["leadId"]?.stringValue.map { "lead/\($0)" } ?? message.envelope.payload["opportunityId"]?.stringValue.map { "opportunity/\($0)" }
             return Ordering(scope: tenant, key: id ?? "message/\(message.envelope.id)")
         }

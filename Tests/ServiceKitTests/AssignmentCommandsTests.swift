@@ -271,4 +271,27 @@ struct AssignmentCommandsTests {
         _ = try await assignment.execute(nowhere, shard: shard)
         #expect(try await events("record.assigned").count == 3, "a team with no active user leaves the record where it is")
     }
+
+    // SEC-CRM-0467: with a directory, commands that follow no definition need an active member; admins
+    // alone register API keys and change settings.
+    @Test("non-members may not touch contacts or interactions; API keys and settings: admins only, checked, hashed")
+    func membersAndAdmins() async throws {
+        #expect(try await rejection("directory.configure", ["allowSelfAssignment": true]) == "not_found", "no directory yet")
+        try await setUp(leads: 1)
+        try await accepted("contact.add", ["contactId": "C-1", "data": ["name": "Ada"]], actor: "u1")
+        #expect(try await rejection("contact.add", ["contactId": "C-2"], actor: "stranger") == "forbidden")
+        #expect(try await rejection("contact.update", ["contactId": "C-1", "data": ["name": "B"]], actor: "gone") == "forbidden", "inactive")
+        #expect(try await rejection("interaction.log", ["interactionId": "I-1", "kind": "note", "subject": "lead:L-1"], actor: "stranger") == "forbidden")
+        #expect(try await rejection("directory.configure", ["allowSelfAssignment": true], actor: "u1") == "forbidden")
+
+        let hash = String(repeating: "ab", count: 32)
+        #expect(try await rejection("directory.put_api_key", ["keyHash": "not-a-hash", "userId": "u1"]) == "invalid_payload")
+        #expect(try await rejection("directory.put_api_key", ["keyHash": .string(hash), "userId": "nobody"]) == "unknown_user")
+        #expect(try await rejection("directory.put_api_key", ["keyHash": .string(hash), "userId": "u1"], actor: "u1") == "forbidden")
+        try await accepted("directory.put_api_key", ["keyHash": .string(hash), "userId": "u1", "name": "app"])
+        let registered = try #require(try await events("directory.api_key_updated").last)
+        #expect(registered.payload["keyId"] == .string(String(hash.prefix(12))) && !registered.json.contains(hash), "the full hash is not published")
+        let stored = try await fixture.redis.send("HGET", shard.directory(tenant: tenant), "k:\(hash)").string ?? ""
+        #expect(stored.contains("\"userId\":\"u1\"") && stored.contains("\"active\":true"))
+    }
 }

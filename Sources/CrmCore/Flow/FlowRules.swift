@@ -3,9 +3,8 @@ public struct FlowProgress: Sendable, Hashable {
     public var record: PipelineRecord
     /// Branches started by a fork.
     public var forked: [String] = []
-    /// The step just completed (branch, step).
-    public var completedStep: (branch: String, step: String)? { completed.map { ($0.branch, $0.step) } }
-    var completed: CompletedStep?
+    /// The step just completed.
+    public var completed: CompletedStep?
     /// A branch whose last step just completed.
     public var branchCompleted: String?
     /// Every started branch has completed: the record moved to the join stage.
@@ -18,14 +17,6 @@ public struct FlowProgress: Sendable, Hashable {
     public var rolledBackFrom: String?
     /// A compensation kept failing and the saga stopped.
     public var parked = false
-
-    public static func == (lhs: FlowProgress, rhs: FlowProgress) -> Bool {
-        lhs.record == rhs.record && lhs.forked == rhs.forked && lhs.completed == rhs.completed && lhs.branchCompleted == rhs.branchCompleted
-            && lhs.joinedAt == rhs.joinedAt && lhs.calls == rhs.calls && lhs.compensationStarted == rhs.compensationStarted
-            && lhs.rolledBackFrom == rhs.rolledBackFrom && lhs.parked == rhs.parked
-    }
-
-    public func hash(into hasher: inout Hasher) { hasher.combine(record) }
 }
 
 /// The gateway and saga rules (DESIGN §4), pure: the pipeline applies what they decide in one commit.
@@ -74,11 +65,8 @@ public enum FlowRules {
                                   field: "payload.branch")
         }
         var branch = run.branches[position]
-        guard !branch.completed else {
-            if number != nil { return nil }
-            // Completing a completed branch again changes nothing (a replay under another id).
-            return nil
-        }
+        // Completing a completed branch again changes nothing (a replay under another id).
+        guard !branch.completed else { return nil }
         let definitionStep = gateway.branches[branch.index].steps[branch.nextStep]
         let current = branch.index * 1000 + branch.nextStep
         if let number {
