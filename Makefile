@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help deps build run stop test test-contracts test-acl test-setup bench chaos clean
+.PHONY: help deps build run stop test test-contracts test-acl test-deploy test-setup bench chaos clean
 
 help:
 	@echo "make run    build, start Redis + every service under .run/, load a demo tenant"
@@ -31,9 +31,14 @@ test-acl: deps
 	@bash deploy/check-acl.sh > .build/check-acl.log 2>&1 || { cat .build/check-acl.log; exit 1; }
 	@tail -n 1 .build/check-acl.log
 
+# Kubernetes, compose and systemd files against their schemas, and the Redis Cluster example.
+test-deploy: deps
+	@python3 scripts/check_deploy.py > .build/check-deploy.log 2>&1 || { cat .build/check-deploy.log; exit 1; }
+	@tail -n 1 .build/check-deploy.log
+
 test: deps
 	swift build --build-tests
-	@$(MAKE) --no-print-directory test-acl
+	@$(MAKE) --no-print-directory test-acl test-deploy
 	swift test --skip-build
 
 test-setup: deps

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what building, running and testing need and is missing: redis-server, redis-tools and
-# libhiredis-dev from Debian, Python's jsonschema for the contract checks and aiosmtpd for the email tests. Uses sudo when not root.
+# Installs what building, running and testing need and is missing: redis-server, redis-tools,
+# libhiredis-dev and systemd-analyze from Debian, Python's jsonschema for the contract checks, aiosmtpd for the email tests,
+# kubernetes-validate and check-jsonschema (bundled Kubernetes and compose schemas) for the deployment checks. Uses sudo when not root.
 set -euo pipefail
 
 sudo_cmd=()
@@ -10,6 +11,7 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
 [[ -f /usr/include/hiredis/hiredis.h ]] || missing+=(libhiredis-dev)
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 if ((${#missing[@]})); then
     echo "installing ${missing[*]}"
     "${sudo_cmd[@]}" apt-get update -qq
@@ -25,5 +27,10 @@ fi
 if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
     echo "installing aiosmtpd for python3 (the SMTP sink of the email tests)"
     python3 -m pip install --quiet aiosmtpd 2>/dev/null || python3 -m pip install --quiet --break-system-packages aiosmtpd
+fi
+if ! python3 -c 'import kubernetes_validate, check_jsonschema, yaml' 2>/dev/null; then
+    echo "installing kubernetes-validate and check-jsonschema for python3 (offline schemas of make test-deploy)"
+    python3 -m pip install --quiet kubernetes-validate check-jsonschema pyyaml 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages kubernetes-validate check-jsonschema pyyaml
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.1 or newer (see README.md)" >&2; exit 1; }
