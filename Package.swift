@@ -67,7 +67,8 @@ let package = Package(
         .target(name: "CrmRedis", dependencies: ["RedisClient", "Contracts", "CrmCore", crypto, log], swiftSettings: strictSettings),
         .target(
             name: "ServiceKit",
-            dependencies: ["RedisClient", "Contracts", "CrmRedis", log, metrics, coreMetrics, prometheus, lifecycle, unixSignals, argumentParser],
+            dependencies: ["RedisClient", "Contracts", "CrmRedis", log, metrics, coreMetrics, prometheus, lifecycle, unixSignals, argumentParser,
+                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSettings
         ),
         .target(name: "CrmKit", dependencies: ["RedisClient", "Contracts", "CrmCore", "CrmRedis", "PipelineService", "AssignmentService", log],

@@ -7,12 +7,12 @@ public import ServiceKit
 /// with the assignment issue; other command types go to the DLQ as `unknown_type`.
 public struct AssignmentHandler: SingleMessageHandler {
     public let group = "assignment"
-    public let catalog = MessageCatalog.v1.restricted(to: AssignmentCommands.types.union(AssignmentCommands.reactions))
+    public let catalog = MessageCatalog.current.restricted(to: AssignmentCommands.types.union(AssignmentCommands.reactions))
     let commands: AssignmentCommands
 
     public init(context: ServiceContext) {
         self.commands = AssignmentCommands(storage: RedisCrmStorage(pool: context.pool), logger: context.logger,
-                                          policy: CommitPolicy(idempotencyTTLSeconds: context.options.idempotencyTTLSeconds))
+                                          policy: context.options.commitPolicy)
     }
 
     /// Its commands, and the events stream for the breaches and escalations that reassign a record.

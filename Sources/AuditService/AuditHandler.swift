@@ -13,8 +13,8 @@ import Synchronization
 /// refreshes it, and events already in the chain (a redelivery) are acknowledged, not appended again.
 public final class AuditHandler: MessageHandler {
     public let group = "audit"
-    /// Every event type of contracts/v1, whichever service owns it.
-    public let catalog = MessageCatalog.v1.only(.event)
+    /// Every event type of this build (contracts/v1 and v2), whichever service owns it.
+    public let catalog = MessageCatalog.current.only(.event)
     private let pool: RedisPool
     private let logger: Logger
     private let heads = Mutex<[Int: (seq: Int, hash: String)]>([:])

@@ -24,6 +24,10 @@ public struct AuditSubject: Sendable, Hashable, CustomStringConvertible {
         for (field, entity) in idFields {
             if let id = payload[field]?.stringValue, Identifier.isMessageID(id) { return AuditSubject(entity: entity, id: id) }
         }
+        if let entity = payload["subjectEntity"]?.stringValue, let id = payload["subjectId"]?.stringValue,
+           Identifier.isName(entity), Identifier.isMessageID(id) {
+            return AuditSubject(entity: entity, id: id)
+        }
         if let subject = payload["subject"]?.stringValue {
             let parts = subject.split(separator: ":", maxSplits: 1).map(String.init)
             if parts.count == 2, Identifier.isName(parts[0]), Identifier.isMessageID(parts[1]) { return AuditSubject(entity: parts[0], id: parts[1]) }

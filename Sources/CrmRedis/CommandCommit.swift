@@ -34,10 +34,13 @@ public struct CommitPolicy: Sendable {
     public var idempotencyTTLSeconds: Int
     /// How long an unread outcome waits on its reply list (DESIGN: five minutes).
     public var replyTTLSeconds: Int
+    /// The versions the events and commands are written at (CRM_EMIT_VERSIONS; rolling upgrades).
+    public var emitVersions: EmitVersions
 
-    public init(idempotencyTTLSeconds: Int = 7 * 24 * 3600, replyTTLSeconds: Int = 300) {
+    public init(idempotencyTTLSeconds: Int = 7 * 24 * 3600, replyTTLSeconds: Int = 300, emitVersions: EmitVersions = EmitVersions()) {
         self.idempotencyTTLSeconds = idempotencyTTLSeconds
         self.replyTTLSeconds = replyTTLSeconds
+        self.emitVersions = emitVersions
     }
 }
 
@@ -65,7 +68,8 @@ public struct CommandCommitter: Sendable {
         try await storage.commit(CommitRequest(
             idempotencyKey: shard.idempotency(group: group, messageID: command.id), eventsStream: shard.events,
             replyList: shard.reply(commandID: command.id), source: entry.map { ($0.stream, group, $0.entryID) },
-            writes: writes, events: events, outcome: outcome, policy: policy, commands: commands))
+            writes: writes, events: events.map(policy.emitVersions.shape), outcome: outcome, policy: policy,
+            commands: commands.map { ($0.stream, policy.emitVersions.shape($0.envelope)) }))
     }
 }
 

@@ -148,7 +148,7 @@ public struct GatewayRoutes: Sendable {
         }
         // A type or version no service knows would only reach a DLQ and leave the caller waiting.
         do {
-            _ = try MessageCatalog.v1.accept(envelope, consumer: "gateway")
+            _ = try MessageCatalog.current.accept(envelope, consumer: "gateway")
         } catch {
             return problem(.badRequest, error.reason, error.description)
         }

@@ -6,12 +6,12 @@ public import ServiceKit
 /// (IntegrationCommands); `CallRunner` makes the calls.
 public struct IntegrationHandler: SingleMessageHandler {
     public let group = IntegrationCommands.group
-    public let catalog = MessageCatalog.v1.restricted(to: IntegrationCommands.types)
+    public let catalog = MessageCatalog.current.restricted(to: IntegrationCommands.types)
     let commands: IntegrationCommands
 
     public init(context: ServiceContext, settings: IntegrationSettings) {
         commands = IntegrationCommands(pool: context.pool, settings: settings, logger: context.logger,
-                                       policy: CommitPolicy(idempotencyTTLSeconds: context.options.idempotencyTTLSeconds))
+                                       policy: context.options.commitPolicy)
     }
 
     public func streams(of shard: ShardKeys) -> [String] { [shard.commands(.integration)] }

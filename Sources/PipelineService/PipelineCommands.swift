@@ -357,11 +357,13 @@ extension PipelineCommands {
         let interaction = Interaction(id: request.id, kind: request.kind, subject: "\(request.subjectEntity):\(request.subjectID)", notes: request.notes,
                                       attachments: attachments, loggedBy: command.actor, loggedAt: command.occurredAt)
         writes.append(CrmStore.interactionWrite(shard: shard, tenant: command.tenant, interaction: interaction))
-        let event = command.event(type: MessageType.interactionLogged, payload: [
-            "interactionId": .string(interaction.id), "kind": .string(interaction.kind.rawValue), "subject": .string(interaction.subject),
-            "notes": .string(interaction.notes),
+        // Built at version 2; the commit writes the version CRM_EMIT_VERSIONS asks for (1 until told).
+        var event = command.event(type: MessageType.interactionLogged, payload: [
+            "interactionId": .string(interaction.id), "kind": .string(interaction.kind.rawValue),
+            "subjectEntity": .string(request.subjectEntity), "subjectId": .string(request.subjectID), "notes": .string(interaction.notes),
             "attachments": .array(attachments.map { ["name": .string($0.name), "contentType": .string($0.contentType), "size": .integer(Int64($0.size)), "sha256": .string($0.sha256)] }),
         ])
+        event.version = 2
         return CommandDecision(writes: writes, events: [event], outcome: CommandOutcome.accepted(command, events: [event], recordID: interaction.id, recordVersion: 1))
     }
 

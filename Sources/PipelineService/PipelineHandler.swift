@@ -16,9 +16,9 @@ public struct PipelineHandler: SingleMessageHandler {
     /// `extensions`: the Swift conditions, hooks and triggers this deployment registers.
     public init(context: ServiceContext, extensions: ExtensionRegistry = .empty) {
         let reactions = PipelineCommands.reactions.union(extensions.triggerEventTypes)
-        self.catalog = MessageCatalog(MessageCatalog.v1.restricted(to: PipelineCommands.types).entries.values
-            + reactions.sorted().map { MessageCatalog.v1.entry(for: $0) ?? MessageCatalog.Entry(type: $0, kind: .event) })
-        let policy = CommitPolicy(idempotencyTTLSeconds: context.options.idempotencyTTLSeconds)
+        self.catalog = MessageCatalog(MessageCatalog.current.restricted(to: PipelineCommands.types).entries.values
+            + reactions.sorted().map { MessageCatalog.current.entry(for: $0) ?? MessageCatalog.Entry(type: $0, kind: .event) })
+        let policy = context.options.commitPolicy
         self.commands = PipelineCommands(storage: RedisCrmStorage(pool: context.pool), extensions: extensions, policy: policy, logger: context.logger)
     }
 

@@ -1,4 +1,6 @@
 public import ArgumentParser
+public import Contracts
+public import CrmRedis
 import Foundation
 public import Logging
 
@@ -34,7 +36,22 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("idempotency-ttl-s"), help: "How long a command id is remembered, so a replay returns its first outcome, in seconds (env CRM_IDEMPOTENCY_TTL_S).")
     public var idempotencyTTLSeconds: Int = Environment.int("CRM_IDEMPOTENCY_TTL_S") ?? 7 * 24 * 3600
 
+    @Option(name: .customLong("emit-versions"), help: "Versions to write during a rolling upgrade, e.g. interaction.logged=2; unset types are written at the version the previous build reads (env CRM_EMIT_VERSIONS).")
+    public var emitVersions: String = Environment.string("CRM_EMIT_VERSIONS") ?? ""
+
+    @Option(name: .customLong("health-port"), help: "Port of the HTTP health endpoints /livez and /readyz, none when unset; 0 picks a free one (env CRM_HEALTH_PORT).")
+    public var healthPort: Int? = Environment.int("CRM_HEALTH_PORT")
+
+    @Option(name: .customLong("health-host"), help: "Address the health endpoints listen on (env CRM_HEALTH_HOST).")
+    public var healthHost: String = Environment.string("CRM_HEALTH_HOST") ?? "0.0.0.0"
+
     public init() {}
+
+    /// The emit versions, checked by `validate()`.
+    public var emitPolicy: EmitVersions { (try? EmitVersions(parsing: emitVersions)) ?? EmitVersions() }
+
+    /// How commits are written: the idempotency TTL and the emit versions.
+    public var commitPolicy: CommitPolicy { CommitPolicy(idempotencyTTLSeconds: idempotencyTTLSeconds, emitVersions: emitPolicy) }
 
     /// The options as the environment sets them, without command-line flags (for embedding and tests).
     public static func fromEnvironment() throws -> ServiceOptions { try parse([]) }
@@ -51,6 +68,8 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         guard maxDeliveries >= 1 else { throw ValidationError("--max-deliveries (CRM_MAX_DELIVERIES) must be at least 1") }
         guard idempotencyTTLSeconds >= 60 else { throw ValidationError("--idempotency-ttl-s (CRM_IDEMPOTENCY_TTL_S) must be at least 60") }
         guard maxEnvelopeBytes >= 1024 else { throw ValidationError("--max-envelope-bytes (CRM_MAX_ENVELOPE_BYTES) must be at least 1024") }
+        do { _ = try EmitVersions(parsing: emitVersions) } catch { throw ValidationError("--emit-versions (CRM_EMIT_VERSIONS): \(error)") }
+        if let healthPort, !(0...65535).contains(healthPort) { throw ValidationError("--health-port (CRM_HEALTH_PORT) must be 0…65535, not \(healthPort)") }
         guard !consumer.isEmpty, !consumer.contains(" ") else { throw ValidationError("--consumer (CRM_CONSUMER) must be a non-empty name without spaces") }
     }
 

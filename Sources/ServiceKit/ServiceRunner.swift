@@ -60,11 +60,14 @@ public enum ServiceRunner {
                              waitTimeout: .seconds(10), logger: logger)
         let context = ServiceContext(name: name, options: options, pool: pool, router: ShardRouter(shards: options.shards), logger: logger)
         let handler = try await makeHandler(context)
-        let consumer = StreamConsumer(handler: handler, settings: ConsumerSettings(options), router: context.router, pool: pool, logger: logger)
+        let health = ConsumerHealth()
+        let consumer = StreamConsumer(handler: handler, settings: ConsumerSettings(options), router: context.router, pool: pool, logger: logger, health: health)
         let heartbeat = Heartbeat(service: handler.group, consumer: options.consumer, pool: pool, registry: registry, logger: logger)
         logger.info("starting", metadata: ["redis.endpoint": "\(endpoint)", "crm.shards": "\(options.shards)", "crm.consumer": "\(options.consumer)"])
         // The group stops services in reverse order: the consumer finishes first, the heartbeat last.
-        let services: [any Service] = [heartbeat] + (try extraServices(context)) + [consumer]
+        let endpoints: [any Service] = options.healthPort.map { [HealthEndpoints.service(name: name, consumer: options.consumer, health: health,
+                                                                                         host: options.healthHost, port: $0, logger: logger)] } ?? []
+        let services: [any Service] = [heartbeat] + endpoints + (try extraServices(context)) + [consumer]
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         try await group.run()
         await pool.close()

@@ -47,14 +47,17 @@ public final class StreamConsumer: Service, Sendable {
     private let logger: Logger
     private let metrics: ServiceMetrics
     private let stopping = Atomic<Bool>(false)
+    private let health: ConsumerHealth?
     /// Events this service does not react to, read but not yet acknowledged: acknowledged together
     /// every `ignoredAckInterval` (each XACK is a write, an fsync under `appendfsync always`, and
     /// every service reading the events stream would otherwise add one per event).
     private let ignoredUnacked = Mutex<[String: [String]]>([:])
     static let ignoredAckInterval = Duration.milliseconds(200)
 
-    public init(handler: any MessageHandler, settings: ConsumerSettings, router: ShardRouter, pool: RedisPool, logger: Logger) {
+    /// `health`, when given, hears of every turn of the loop (the health endpoints read it).
+    public init(handler: any MessageHandler, settings: ConsumerSettings, router: ShardRouter, pool: RedisPool, logger: Logger, health: ConsumerHealth? = nil) {
         self.handler = handler
+        self.health = health
         self.settings = settings
         self.router = router
         self.pool = pool
@@ -83,6 +86,7 @@ public final class StreamConsumer: Service, Sendable {
             await self.loop(subscriptions)
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .relaxed)
+            self.health?.markStopping()
         }
         try? await acknowledgeIgnored()
         await leaveGroups(subscriptions.map(\.stream))
@@ -101,6 +105,7 @@ public final class StreamConsumer: Service, Sendable {
                 return
             } catch let error as RedisError where error.isRetryable && !stopping.load(ordering: .relaxed) {
                 attempt += 1
+                health?.turned(reachedRedis: false)
                 logger.warning("redis unavailable, retrying", metadata: ["error": "\(error)", "crm.attempt": "\(attempt)"])
                 try await Task.sleep(for: Self.backoff(attempt))
             }
@@ -147,8 +152,10 @@ public final class StreamConsumer: Service, Sendable {
                     try await process(entries, stream: stream, shard: shard, deliveries: [:])
                 }
                 failures = 0
+                health?.turned(reachedRedis: true)
             } catch {
                 failures += 1
+                health?.turned(reachedRedis: false)
                 logger.warning("consumer loop error, backing off", metadata: ["error": "\(error)", "crm.failures": "\(failures)"])
                 try? await Task.sleep(for: Self.backoff(failures))
             }

@@ -26,10 +26,10 @@ struct RecordActivity {
             guard let recordID = id(entity) else { return nil }
             return RecordActivity(entity: entity, recordID: recordID, move: nil)
         case MessageType.interactionLogged:
-            guard let subject = payload["subject"]?.stringValue else { return nil }
-            let parts = subject.split(separator: ":", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let entity = EntityKind(rawValue: parts[0]) else { return nil }
-            return RecordActivity(entity: entity, recordID: parts[1], move: nil)
+            // Version 2 (v1 is upcast on reading): the record as subjectEntity and subjectId.
+            guard let entity = payload["subjectEntity"]?.stringValue.flatMap(EntityKind.init(rawValue:)),
+                  let recordID = payload["subjectId"]?.stringValue else { return nil }
+            return RecordActivity(entity: entity, recordID: recordID, move: nil)
         default:
             return nil
         }

@@ -10,7 +10,7 @@ public import ServiceKit
 /// timers is `TimerFirer`'s job, beside this consumer.
 public struct SlaTimerHandler: SingleMessageHandler {
     public let group = "sla"
-    public let catalog = MessageCatalog.v1.restricted(to: Set(MessageType.slaCommands + MessageType.events))
+    public let catalog = MessageCatalog.current.restricted(to: Set(MessageType.slaCommands + MessageType.events))
     let store: TimerStore
     let reactor: RecordReactor
     let policy: CommitPolicy
@@ -23,7 +23,7 @@ public struct SlaTimerHandler: SingleMessageHandler {
                 clock: any WallClock = SystemWallClock(), zones: any TimeZoneRules = SystemTimeZones()) {
         self.wakeup = wakeup
         let store = TimerStore(pool: context.pool, retentionMilliseconds: settings.retentionMilliseconds)
-        let policy = CommitPolicy(idempotencyTTLSeconds: context.options.idempotencyTTLSeconds)
+        let policy = context.options.commitPolicy
         self.store = store
         self.policy = policy
         self.clock = clock
