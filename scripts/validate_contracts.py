@@ -1,16 +1,15 @@
 #!/usr/bin/env python3
-"""Check the JSON contracts of Nexus CRM (contracts/v1, contracts/v2, ...), and optionally envelopes from elsewhere.
+"""Check the JSON contracts of Nexus CRM (contracts/v1), and optionally envelopes from elsewhere.
 
     python3 scripts/validate_contracts.py               # schemas and examples only
     python3 scripts/validate_contracts.py FILE ...      # ... and every envelope in FILE(s)
 
 What is checked:
-  * every contracts/vK/**/*.schema.json parses, declares JSON Schema 2020-12, has the $id
-    https://nexus-crm.dev/contracts/vK/<path>, is a valid schema, and all its $refs resolve;
-  * every type schema (all but envelope and dlq-entry) is named <type>.schema.json (version K, the
-    folder's) or <type>.v<N>.schema.json (version N), references the envelope of contracts/v1 and
-    pins type, kind and version;
-  * every contracts/vK/examples/NN-<type>[.v<N>].json is an envelope of that type and version
+  * every contracts/v1/**/*.schema.json parses, declares JSON Schema 2020-12, has the $id
+    https://nexus-crm.dev/contracts/v1/<path>, is a valid schema, and all its $refs resolve;
+  * every type schema (all but envelope and dlq-entry) is named <type>.schema.json (version 1)
+    or <type>.v<N>.schema.json (version N), references the envelope and pins type, kind and version;
+  * every contracts/v1/examples/NN-<type>[.v<N>].json is an envelope of that type and version
     that validates against its schema (date-time formats included), with an id no other example uses;
   * every type schema has at least one example.
 
@@ -47,16 +46,13 @@ except ImportError as error:  # pragma: no cover - depends on the machine
     sys.exit(2)
 
 ROOT = Path(__file__).resolve().parent.parent
-CONTRACTS_ROOT = ROOT / "contracts"
-CONTRACTS = CONTRACTS_ROOT / "v1"
-# contracts/v1 holds every type at version 1; contracts/vK the types whose version K came later.
-SETS = sorted((p for p in CONTRACTS_ROOT.glob("v*") if re.fullmatch(r"v[1-9][0-9]*", p.name) and p.is_dir()), key=lambda p: int(p.name[1:]))
-BASE_URI = "https://nexus-crm.dev/contracts/"
+CONTRACTS = ROOT / "contracts" / "v1"
+EXAMPLES = CONTRACTS / "examples"
+BASE_URI = "https://nexus-crm.dev/contracts/v1/"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_SUFFIX = ".schema.json"
 ENVELOPE = "envelope.schema.json"
 NON_TYPE_SCHEMAS = {ENVELOPE, "dlq-entry.schema.json"}
-ENVELOPE_REL = "v1/" + ENVELOPE
 
 # "<type>" or "<type>.v<N>"; a type's segments hold no digits, so ".v2" never reads as a segment.
 TYPE_STEM = re.compile(r"^(?P<type>[a-z][a-z_]*(?:\.[a-z][a-z_]*)+)(?:\.v(?P<version>[1-9][0-9]*))?$")
@@ -160,7 +156,7 @@ def declared_consts(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def refers_to_envelope(schema: dict[str, Any]) -> bool:
-    targets = {ENVELOPE, "./" + ENVELOPE, "../v1/" + ENVELOPE, BASE_URI + ENVELOPE_REL}
+    targets = {ENVELOPE, "./" + ENVELOPE, BASE_URI + ENVELOPE}
     return any(isinstance(part, dict) and part.get("$ref") in targets for part in schema.get("allOf", []))
 
 
@@ -168,8 +164,8 @@ def load_schemas(report: Report) -> tuple[dict[str, dict[str, Any]], Registry, s
     """Returns the usable schemas by path, a registry of them, and the paths of broken ones."""
     schemas: dict[str, dict[str, Any]] = {}
     broken: set[str] = set()
-    for path in sorted(p for folder in SETS for p in folder.rglob("*" + SCHEMA_SUFFIX)):
-        rel = path.relative_to(CONTRACTS_ROOT).as_posix()
+    for path in sorted(CONTRACTS.rglob("*" + SCHEMA_SUFFIX)):
+        rel = path.relative_to(CONTRACTS).as_posix()
         try:
             schema = load_file(path)
         except ValueError as error:
@@ -195,7 +191,7 @@ def load_schemas(report: Report) -> tuple[dict[str, dict[str, Any]], Registry, s
     resources = []
     for rel, schema in schemas.items():
         resource = DRAFT202012.create_resource(schema)
-        uris = {BASE_URI + rel, rel, (CONTRACTS_ROOT / rel).as_uri()}
+        uris = {BASE_URI + rel, rel, (CONTRACTS / rel).as_uri()}
         if isinstance(schema.get("$id"), str):
             uris.add(schema["$id"])
         resources.extend((uri, resource) for uri in uris)
@@ -230,16 +226,13 @@ def type_schemas(schemas: dict[str, dict[str, Any]], registry: Registry, report:
 
     types: dict[tuple[str, int], TypeSchema] = {}
     for rel, schema in schemas.items():
-        folder, _, name = rel.partition("/")
-        if name in NON_TYPE_SCHEMAS or "/" in name:
+        if rel in NON_TYPE_SCHEMAS or "/" in rel:
             continue
-        match = TYPE_STEM.match(name[: -len(SCHEMA_SUFFIX)])
+        match = TYPE_STEM.match(rel[: -len(SCHEMA_SUFFIX)])
         if not match:
             report.fail(rel, "a type schema must be named <type>.schema.json or <type>.v<N>.schema.json")
             continue
-        type_name, version = match["type"], int(match["version"] or folder[1:])
-        if (type_name, version) in types:
-            report.fail(rel, f"{type_name} version {version} has a schema already: {types[(type_name, version)].rel}")
+        type_name, version = match["type"], int(match["version"] or 1)
         consts = declared_consts(schema)
         if not refers_to_envelope(schema):
             report.fail(rel, f'"allOf" must include {{"$ref": "{ENVELOPE}"}}')
@@ -257,7 +250,7 @@ def type_schemas(schemas: dict[str, dict[str, Any]], registry: Registry, report:
 # --- envelopes ----------------------------------------------------------------------------------
 
 def schema_file(type_name: Any, version: Any) -> str:
-    return f"v{version}/{type_name}{SCHEMA_SUFFIX}"
+    return f"{type_name}{'' if version == 1 else f'.v{version}'}{SCHEMA_SUFFIX}"
 
 
 def validate_envelope(where: str, envelope: Any, types: dict[tuple[str, int], TypeSchema],
@@ -298,28 +291,25 @@ def check_examples(types: dict[tuple[str, int], TypeSchema], envelope_validator:
                    broken: set[str], report: Report) -> int:
     count = 0
     covered: set[tuple[str, int]] = set()
+    numbers: dict[str, str] = {}
     ids: dict[str, str] = {}
-    examples = []
-    for folder in SETS:
-        if not (folder / "examples").is_dir():
-            report.fail(f"{folder.name}/examples", "does not exist")
-            continue
-        examples += [(folder, path) for path in sorted((folder / "examples").iterdir())]
-    numbers: dict[tuple[str, str], str] = {}
-    for folder, path in examples:
+    if not EXAMPLES.is_dir():
+        report.fail("examples", f"{EXAMPLES} does not exist")
+        return 0
+    for path in sorted(EXAMPLES.iterdir()):
         if path.is_dir() or path.suffix != ".json":
             continue
-        rel = path.relative_to(CONTRACTS_ROOT).as_posix()
+        rel = path.relative_to(CONTRACTS).as_posix()
         count += 1
         name = EXAMPLE_NAME.match(path.name)
         stem = TYPE_STEM.match(name["stem"]) if name else None
         if not name or not stem:
             report.fail(rel, "an example must be named NN-<type>.json (or NN-<type>.v<N>.json)")
             continue
-        if (folder.name, name["number"]) in numbers:
-            report.fail(rel, f"number {name['number']} is already used by {numbers[(folder.name, name['number'])]}")
-        numbers[(folder.name, name["number"])] = rel
-        type_name, version = stem["type"], int(stem["version"] or folder.name[1:])
+        if name["number"] in numbers:
+            report.fail(rel, f"number {name['number']} is already used by {numbers[name['number']]}")
+        numbers[name["number"]] = rel
+        type_name, version = stem["type"], int(stem["version"] or 1)
         covered.add((type_name, version))
         try:
             envelope = load_file(path)
@@ -339,7 +329,8 @@ def check_examples(types: dict[tuple[str, int], TypeSchema], envelope_validator:
         validate_envelope(rel, envelope, types, envelope_validator, broken, report)
     for key in sorted(types):
         if key not in covered:
-            report.fail(types[key].rel, f"no example in {types[key].rel.split('/')[0]}/examples/ (add NN-{key[0]}.json)")
+            report.fail(types[key].rel, f"no example in {EXAMPLES.relative_to(CONTRACTS).as_posix()}/ "
+                                        f"(add NN-{schema_file(*key)[: -len(SCHEMA_SUFFIX)]}.json)")
     return count
 
 
@@ -392,8 +383,8 @@ def main(argv: list[str]) -> int:
     report = Report()
     schemas, registry, broken = load_schemas(report)
     envelope_validator = None
-    if ENVELOPE_REL in schemas:
-        envelope_validator = Draft202012Validator(schemas[ENVELOPE_REL], registry=registry,
+    if ENVELOPE in schemas:
+        envelope_validator = Draft202012Validator(schemas[ENVELOPE], registry=registry,
                                                   format_checker=Draft202012Validator.FORMAT_CHECKER)
     else:
         report.fail(ENVELOPE, "missing or invalid")

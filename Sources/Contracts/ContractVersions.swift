@@ -1,9 +1,9 @@
-/// The contract versions newer than contracts/v1 (contracts/v2), with the steps between versions
+/// The type versions after 1 (contracts/v1/<type>.v<N>.schema.json), with the steps between versions
 /// that a rolling upgrade needs: readers upcast what older writers send; writers downcast what they
 /// emit to the version the oldest running reader understands (see `EmitVersions`).
 extension MessageCatalog {
-    /// Every type this build reads: contracts/v1, and the types of contracts/v2 at version 2 (their
-    /// version-1 payloads are upcast on reading).
+    /// Every type this build reads, each at its newest version (`v1` is build N's catalog: every type
+    /// at version 1). Older payloads are upcast on reading.
     public static let current = v1.merging(MessageCatalog([
         Entry(type: MessageType.interactionLogged, kind: .event, currentVersion: 2, upcasters: [1: InteractionLoggedVersions.upcast]),
     ]))

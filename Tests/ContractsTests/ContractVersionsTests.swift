@@ -2,7 +2,7 @@ import Contracts
 import Foundation
 import Testing
 
-/// contracts/README.md "Rolling upgrades": contracts/v2 adds interaction.logged version 2; readers of
+/// contracts/README.md "Rolling upgrades": interaction.logged has a version 2; readers of
 /// this build upcast v1, writers downcast to the version CRM_EMIT_VERSIONS asks for (v1 until told).
 @Suite("Contract versions: v1 ↔ v2 of interaction.logged, emit versions")
 struct ContractVersionsTests {
@@ -13,7 +13,7 @@ struct ContractVersionsTests {
     @Test("the upcaster turns the v1 example into the v2 example's payload, and the downcaster back")
     func upcastAndDowncast() throws {
         let v1 = try read("contracts/v1/examples/28-interaction.logged.json")
-        let v2 = try read("contracts/v2/examples/01-interaction.logged.json")
+        let v2 = try read("contracts/v1/examples/99-interaction.logged.v2.json")
         let upcast = try MessageCatalog.current.accept(v1, consumer: "test")
         #expect(upcast.version == 2)
         #expect(upcast.payload == v2.payload)
@@ -21,13 +21,13 @@ struct ContractVersionsTests {
         #expect(try MessageCatalog.current.accept(v2, consumer: "test") == v2, "the current version is accepted unchanged")
     }
 
-    @Test("every example of contracts/v2 is accepted by this build's catalog at its version, and refused by build N's")
+    @Test("every version-2 example is accepted by this build's catalog as it is, and refused by build N's")
     func v2Examples() throws {
-        let folder = Fixture.packageRoot.appending(path: "contracts/v2/examples")
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
+        let folder = Fixture.packageRoot.appending(path: "contracts/v1/examples")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".v2.json") }.sorted()
         #expect(!names.isEmpty)
         for name in names {
-            let envelope = try read("contracts/v2/examples/\(name)")
+            let envelope = try read("contracts/v1/examples/\(name)")
             #expect(try MessageCatalog.current.accept(envelope, consumer: "test") == envelope, "file \(name)")
             #expect(throws: EnvelopeError.unsupportedVersion(type: envelope.type, version: envelope.version, supported: 1...1)) {
                 try MessageCatalog.v1.accept(envelope, consumer: "test")
@@ -37,7 +37,7 @@ struct ContractVersionsTests {
 
     @Test("an unknown future version is unsupported_version naming the versions this reader knows")
     func futureVersion() throws {
-        var v3 = try read("contracts/v2/examples/01-interaction.logged.json")
+        var v3 = try read("contracts/v1/examples/99-interaction.logged.v2.json")
         v3.version = 3
         let error = #expect(throws: EnvelopeError.self) { try MessageCatalog.current.accept(v3, consumer: "audit") }
         #expect(error == .unsupportedVersion(type: "interaction.logged", version: 3, supported: 1...2))
@@ -52,7 +52,7 @@ struct ContractVersionsTests {
 
     @Test("writers emit v1 until told; CRM_EMIT_VERSIONS=interaction.logged=2 emits v2; other types stay as they are")
     func emitVersions() throws {
-        let v2 = try read("contracts/v2/examples/01-interaction.logged.json")
+        let v2 = try read("contracts/v1/examples/99-interaction.logged.v2.json")
         let v1 = try read("contracts/v1/examples/28-interaction.logged.json")
         let defaults = EmitVersions()
         #expect(defaults.version(of: "interaction.logged") == 1)

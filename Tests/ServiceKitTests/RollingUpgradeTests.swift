@@ -136,7 +136,7 @@ struct RollingUpgradeTests {
         #expect(parked.string("group") == "reader-v1")
         #expect(parked.string("detail") == "interaction.logged version 2 is not supported; this reader knows versions 1…1")
 
-        // Both versions as written conform to their schemas (contracts/v1 and contracts/v2).
+        // Both versions as written conform to their schemas (interaction.logged and interaction.logged.v2).
         let file = logs.appendingPathComponent("interaction-events.jsonl")
         try Data(try await loggedEvents().map { String(decoding: $0.raw, as: UTF8.self) }.joined(separator: "\n").utf8).write(to: file)
         let script = ServiceProcess.packageRoot.appendingPathComponent("scripts/validate_contracts.py").path
@@ -147,9 +147,9 @@ struct RollingUpgradeTests {
 
     @Test("events of a v1 writer reach a v2 reader upcast; the real audit-service keeps both versions as written and parks an unknown v3")
     func readersUpcast() async throws {
-        // Build N's pipeline-service wrote exactly contracts/v1 (example 28); build N+1 with CRM_EMIT_VERSIONS writes example 01 of contracts/v2.
+        // Build N's pipeline-service wrote exactly version 1 (example 28); build N+1 told to by CRM_EMIT_VERSIONS writes version 2 (example 99).
         let v1 = try EnvelopeReader().read(Array(try Data(contentsOf: ServiceProcess.packageRoot.appendingPathComponent("contracts/v1/examples/28-interaction.logged.json"))))
-        let v2 = try EnvelopeReader().read(Array(try Data(contentsOf: ServiceProcess.packageRoot.appendingPathComponent("contracts/v2/examples/01-interaction.logged.json"))))
+        let v2 = try EnvelopeReader().read(Array(try Data(contentsOf: ServiceProcess.packageRoot.appendingPathComponent("contracts/v1/examples/99-interaction.logged.v2.json"))))
         var v3 = v2
         v3.id = Envelope.newID()
         v3.version = 3
