@@ -163,6 +163,31 @@ struct SlaTrackingTests {
     // BUS-CRM-0051, FUN-CRM-0285, USE-CRM-0559: three levels fire in order; activity resets them;
     // each step is a record.escalated event naming the record as its subject (its audit history).
     // Every instant is checked against the activity it counts from, so a slow machine cannot break it.
+    // Rolling upgrades (contracts/README.md): interaction.logged of version 1 (what build N writes) and
+    // of version 2 both count as activity; version 1 reaches the escalation rules upcast.
+    @Test("an interaction logged as version 1 or version 2 restarts the escalation count of its record")
+    func interactionActivity() async throws {
+        try await storeDefinition(escalation: [EscalationLevel(after: "PT0.3S", action: .notify, to: "owner")])
+        let create = try await created("L-7")
+        func escalations() async throws -> [Envelope] {
+            try await events("record.escalated").filter { $0.payload["recordId"] == "L-7" }
+        }
+        try await withService {
+            try await publish(create)
+            #expect(try await eventually(timeout: .seconds(5)) { try await escalations().count == 1 })
+            for (version, subject) in [(1, ["subject": "lead:L-7"]), (2, ["subjectEntity": "lead", "subjectId": "L-7"])] as [(Int, [String: JSONValue])] {
+                try await Task.sleep(for: .milliseconds(20))
+                let logged = Envelope(type: "interaction.logged", version: version, kind: .event, tenant: fixture.tenant, actor: "u-17",
+                                      payload: .object(subject.merging(["interactionId": .string("I-\(version)"), "kind": "call", "notes": "", "attachments": []]) { $1 }))
+                try await publish(logged)
+                #expect(try await eventually(timeout: .seconds(5)) {
+                    try await escalations().contains { $0.payload["lastActivityAt"] == .string(logged.occurredAt) }
+                }, "version \(version) counts as activity")
+            }
+        }
+        #expect(try await fixture.dlq().isEmpty)
+    }
+
     @Test("stale lead: levels 1, 2, 3 escalate in order; an update resets the count; a terminal stage stops it")
     func escalation() async throws {
         let afters: [Int64] = [300, 1000, 1500]
