@@ -40,7 +40,10 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     public var emitVersions: String = Environment.string("CRM_EMIT_VERSIONS") ?? ""
 
     @Option(name: .customLong("health-port"), help: "Port of the HTTP health endpoints /livez and /readyz, none when unset; 0 picks a free one (env CRM_HEALTH_PORT).")
-    public var healthPort: Int? = Environment.int("CRM_HEALTH_PORT")
+    public var healthPortFlag: Int?
+
+    /// The health port: the flag, else CRM_HEALTH_PORT, else none.
+    public var healthPort: Int? { healthPortFlag ?? Environment.int("CRM_HEALTH_PORT") }
 
     @Option(name: .customLong("health-host"), help: "Address the health endpoints listen on (env CRM_HEALTH_HOST).")
     public var healthHost: String = Environment.string("CRM_HEALTH_HOST") ?? "0.0.0.0"
