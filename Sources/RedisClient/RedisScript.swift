@@ -26,6 +26,8 @@ extension RedisConnection {
         do {
             return try await send(command)
         } catch let error as RedisError where error.serverCode == "NOSCRIPT" {
+            // On a cluster SCRIPT LOAD would reach any node; EVAL goes to the keys' node and caches the script there.
+            if isCluster { return try await send(RedisCommand("EVAL", [script.source, keys.count] + keys + arguments)) }
             let loaded = try await send("SCRIPT", "LOAD", script.source)
             guard loaded.string == script.sha1 else {
                 throw RedisError.unexpectedReply(command: "SCRIPT LOAD", expected: script.sha1, got: loaded.string ?? loaded.kindName)
@@ -34,6 +36,7 @@ extension RedisConnection {
         }
     }
 }
+
 
 extension RedisPool {
     @discardableResult
