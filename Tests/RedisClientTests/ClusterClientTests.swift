@@ -137,18 +137,21 @@ struct ClusterClientTests {
         let source = try await cluster.primary(ofSlot: slot)
         let target = try #require(try await cluster.primaries().first { $0.port != source.port })
         let keys = (0..<40).map { "crm:{s5}:counter:\($0)" }
-        let failures = Mutex<[String]>([])
-        let stop = Atomic<Bool>(false)
+        final class Shared: Sendable {
+            let failures = Mutex<[String]>([])
+            let stop = Atomic<Bool>(false)
+        }
+        let shared = Shared()
         let writers = (0..<4).map { writer in
             Task {
                 var rounds = 0
-                while !stop.load(ordering: .relaxed) {
+                while !shared.stop.load(ordering: .relaxed) {
                     do {
                         _ = try await pool.pipeline(keys.map { RedisCommand("INCR", [$0]) })
                         try await pool.withConnection { _ = try await $0.xadd("crm:{s5}:events", fields: [("w", Array("\(writer)".utf8))]) }
                         rounds += 1
                     } catch {
-                        failures.withLock { $0.append("\(error)") }
+                        shared.failures.withLock { $0.append("\(error)") }
                     }
                 }
                 return rounds
@@ -157,10 +160,10 @@ struct ClusterClientTests {
         try await Task.sleep(for: .milliseconds(200))
         try await cluster.migrate(slot: slot, to: target, keysPerBatch: 3, pause: .milliseconds(40))
         try await Task.sleep(for: .milliseconds(300))
-        stop.store(true, ordering: .relaxed)
+        shared.stop.store(true, ordering: .relaxed)
         var rounds = 0
         for writer in writers { rounds += await writer.value }
-        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0.prefix(5) })")
+        #expect(shared.failures.withLock { $0 }.isEmpty, "\(shared.failures.withLock { $0.prefix(5) })")
         #expect(try await cluster.primary(ofSlot: slot).port == target.port)
         let counts = try await pool.pipeline(keys.map { RedisCommand("GET", [$0]) }).compactMap(\.integer)
         #expect(counts == Array(repeating: Int64(rounds), count: keys.count), "every INCR applied exactly once over \(rounds) rounds")

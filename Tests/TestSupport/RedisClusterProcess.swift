@@ -36,7 +36,9 @@ public final class RedisClusterProcess: @unchecked Sendable {
         let create = try await Self.runTool("/usr/bin/redis-cli", ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" }
                                             + ["--cluster-replicas", "\(replicasPerPrimary)", "--cluster-yes"])
         guard create.status == 0 else { throw TestHarnessError.timedOut("redis-cli --cluster create: \(create.output.suffix(2000))") }
-        guard try await waitUntilHealthy(timeout: .seconds(30)) else { throw TestHarnessError.timedOut("cluster_state:ok on every node") }
+        guard try await waitUntilHealthy(timeout: .seconds(30), replicasInSync: replicasPerPrimary > 0) else {
+            throw TestHarnessError.timedOut("cluster_state:ok on every node")
+        }
     }
 
     deinit {
@@ -67,8 +69,10 @@ public final class RedisClusterProcess: @unchecked Sendable {
         }
     }
 
-    /// Every running node reports `cluster_state:ok` and the same slot map covering all slots.
-    public func waitUntilHealthy(timeout: Duration = .seconds(30)) async throws -> Bool {
+    /// Every running node reports `cluster_state:ok` and the same slot map covering all slots; with
+    /// `replicasInSync`, every primary also has an online replica (a replica that never synced
+    /// is not eligible for promotion).
+    public func waitUntilHealthy(timeout: Duration = .seconds(30), replicasInSync: Bool = false) async throws -> Bool {
         try await eventually(timeout: timeout, every: .milliseconds(200)) {
             var maps: Set<String> = []
             for node in nodes where processes[node.port]?.isRunning == true {
@@ -78,6 +82,10 @@ public final class RedisClusterProcess: @unchecked Sendable {
                       info.contains("cluster_slots_assigned:16384"),
                       let slots = try? await connection.send("CLUSTER", "SLOTS") else { return false }
                 maps.insert(Self.primaryRanges(slots))
+                if replicasInSync, let role = try? await connection.send("ROLE").array?.first?.string, role == "master" {
+                    guard let replication = try? await connection.send("INFO", "replication").string,
+                          replication.contains("state=online") else { return false }
+                }
             }
             return maps.count == 1
         }
