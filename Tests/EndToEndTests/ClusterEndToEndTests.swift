@@ -194,8 +194,12 @@ struct ClusterEndToEndTests {
             if parked > 0 { violations.append("\(tenant): \(parked) entries in the DLQ") }
         }
         let verify = try await ServiceProcess.run("crmctl", arguments: ["audit", "verify"], environment: environment, timeout: .seconds(60))
+        let retries = services.map { $0.log.components(separatedBy: "consumer loop error").count - 1 }.reduce(0, +)
         let summary = "\(commands.count) commands on \(Self.shards) shards, 3 slots migrated, failover of shard \(failoverShard ?? -1) "
-            + "(writes resumed, cluster healthy \(promotion.map { "\($0)" } ?? "?") after the kill), \(lost.count) commands lost on the failed-over shard, \(violations.count) violations"
+            + "(writes resumed, cluster healthy \(promotion.map { "\($0)" } ?? "?") after the kill), \(lost.count) commands lost on the failed-over shard, "
+            + "\(retries) consumer-loop retries logged, \(violations.count) violations"
+        let retryReasons = Set(services.flatMap { $0.log.split(separator: "\n").filter { $0.contains("consumer loop error") }.map { String($0.suffix(160)) } })
+        print("cluster story retries: \(Array(retryReasons.prefix(6)))")
         print("cluster story: \(summary); audit verify: \(verify.status == 0 ? "ok" : verify.output.suffix(300))")
         #expect(violations.isEmpty, "\(violations.prefix(20))")
         #expect(lost.count <= commands.count / tenants.count, "loss is bounded by what the killed primary held unreplicated: \(lost.prefix(10))")

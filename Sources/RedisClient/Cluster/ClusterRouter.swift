@@ -128,7 +128,20 @@ final class ClusterRouter: Sendable {
         for (slot, lane) in lanes {
             let command = read(slot, block: block)
             await blockingReads.start(lane) {
-                let reply = try await self.execute([command], slot: slot, name: "XREADGROUP", lane: lane)[0]
+                let reply: RedisValue
+                do {
+                    reply = try await self.execute([command], slot: slot, name: "XREADGROUP", lane: lane)[0]
+                } catch let error as RedisError where Self.endsBlockingRead(error) {
+                    // The node went away while the read blocked. Anything it had delivered stays
+                    // pending and is claimed later; the next read goes where the new map says.
+                    try? await self.topology.refresh(force: true)
+                    return []
+                }
+                // The stream moved to another node (a resharding) while the read blocked.
+                if case .error(let message) = reply, message.hasPrefix("UNBLOCKED") {
+                    try? await self.topology.refresh(force: true)
+                    return []
+                }
                 if case .error(let message) = reply { throw RedisError.fromReply(message) }
                 return try StreamCommands.parseRead(reply, command: "XREADGROUP")
             }
@@ -235,6 +248,14 @@ final class ClusterRouter: Sendable {
                 continue
             }
             return replies
+        }
+    }
+
+    /// A blocking read cut off by its node (killed, failed over): like a timeout for the reader.
+    private static func endsBlockingRead(_ error: RedisError) -> Bool {
+        switch error {
+        case .connectionLost, .timeout: return true
+        default: return false
         }
     }
 
