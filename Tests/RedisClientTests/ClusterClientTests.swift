@@ -86,7 +86,7 @@ struct ClusterClientTests {
         await #expect(throws: RedisError.self) {
             try await pool.pipeline([RedisCommand("MULTI"), RedisCommand("SET", ["{t}a", "1"]), RedisCommand("SET", ["{u}a", "1"]), RedisCommand("EXEC")])
         }
-        // A script unknown to the node (NOSCRIPT) is sent with its source to the keys' node.
+        // A script unknown to the node (NOSCRIPT) is loaded on the keys' node (SCRIPT LOAD routed by slot) and run again.
         let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1]) + redis.call('INCRBY', KEYS[2], ARGV[1])")
         #expect(try await pool.evaluate(script, keys: ["{s9}:x", "{s9}:y"], arguments: [2]).integer == 4)
         #expect(try await pool.evaluate(script, keys: ["{s9}:x", "{s9}:y"], arguments: [1]).integer == 6)

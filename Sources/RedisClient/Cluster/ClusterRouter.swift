@@ -30,6 +30,12 @@ final class ClusterRouter: Sendable {
         return try await execute([command], slot: try Self.slot(of: [command]), name: command.name)[0]
     }
 
+    /// The raw reply of a keyless command that must run on the owner of `slot` (`SCRIPT LOAD` before
+    /// an `EVALSHA` there); any primary when `slot` is nil.
+    func send(_ command: RedisCommand, slot: Int?) async throws -> RedisValue {
+        try await execute([command], slot: slot, name: command.name)[0]
+    }
+
     // MARK: Pipelines
 
     /// Sends the commands grouped by owning node (one pipeline per node, the nodes concurrently)
