@@ -127,6 +127,7 @@ struct ClusterClientTests {
             let latency = clock.now - started - .milliseconds(300)
             #expect(woke.flatMap(\.entries).map(\.id) == [id])
             #expect(latency < .milliseconds(250), "woken \(latency) after the XADD")
+            print("cluster idle read: woken \(latency) after an XADD to shard \(target)")
         }
         await reader.close()
     }
