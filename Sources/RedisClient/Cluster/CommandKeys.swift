@@ -7,14 +7,14 @@ enum CommandKeys {
         "PING", "ECHO", "INFO", "TIME", "SCRIPT", "CLIENT", "CLUSTER", "CONFIG", "DBSIZE", "FLUSHALL", "FLUSHDB",
         "ACL", "AUTH", "SELECT", "HELLO", "COMMAND", "MULTI", "EXEC", "DISCARD", "WAIT", "READONLY", "READWRITE",
         "ASKING", "SCAN", "KEYS", "RANDOMKEY", "FUNCTION", "LASTSAVE", "SAVE", "BGSAVE", "BGREWRITEAOF", "ROLE", "MONITOR",
-        "SLOWLOG", "LATENCY", "MEMORY", "DEBUG", "QUIT", "RESET", "PUBLISH", "SUBSCRIBE",
+        "SLOWLOG", "LATENCY", "DEBUG", "QUIT", "RESET", "PUBLISH", "SUBSCRIBE",
     ]
     /// Commands whose every argument is a key.
     private static let allKeys: Set<String> = ["DEL", "UNLINK", "EXISTS", "TOUCH", "MGET", "WATCH", "SINTER", "SUNION", "SDIFF", "PFCOUNT"]
     /// Blocking pops: every argument but the trailing timeout is a key.
     private static let keysThenTimeout: Set<String> = ["BLPOP", "BRPOP", "BZPOPMIN", "BZPOPMAX"]
     /// Commands with a subcommand first and the key second.
-    private static let subcommandThenKey: Set<String> = ["XGROUP", "XINFO", "OBJECT"]
+    private static let subcommandThenKey: Set<String> = ["XGROUP", "XINFO", "OBJECT", "MEMORY"]
 
     /// The key arguments of `command` (empty for a keyless command).
     static func keys(of command: RedisCommand) -> [[UInt8]] {
