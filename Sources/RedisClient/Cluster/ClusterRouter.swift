@@ -126,7 +126,8 @@ final class ClusterRouter: Sendable {
         guard let block, startID == ">" else { return try await sweep(slots) }
 
         let lanes = slots.map { (slot: $0, lane: "\(group)|\(consumer)|\(bySlot[$0]!.joined(separator: ","))") }
-        var results = try Self.collect(await blockingReads.takeFinished())
+        let laneNames = Set(lanes.map(\.lane))
+        var results = try Self.collect(await blockingReads.takeFinished(laneNames))
         if results.contains(where: { !$0.entries.isEmpty }) { return results }
         let inFlight = await blockingReads.inFlight
         let swept = try await sweep(lanes.filter { !inFlight.contains($0.lane) }.map(\.slot))
@@ -152,7 +153,7 @@ final class ClusterRouter: Sendable {
                 return try StreamCommands.parseRead(reply, command: "XREADGROUP")
             }
         }
-        results += try Self.collect(await blockingReads.waitForAny())
+        results += try Self.collect(await blockingReads.waitForAny(laneNames))
         return results
     }
 
@@ -351,10 +352,11 @@ final class ClusterRouter: Sendable {
     }
 }
 
-/// The background blocking reads of one cluster connection and the results they left.
+/// The background blocking reads of one cluster connection and the results they left, by lane (a
+/// group, consumer and slot), so a call only takes what was read for its own group and consumer.
 actor ClusterBlockingReads {
     private(set) var inFlight: Set<String> = []
-    private var finished: [Result<ClusterRouter.StreamBatch, any Error>] = []
+    private var finished: [(lane: String, result: Result<ClusterRouter.StreamBatch, any Error>)] = []
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     /// Starts `read` under `lane` unless a read of that lane is still running.
@@ -369,22 +371,24 @@ actor ClusterBlockingReads {
 
     private func finish(_ lane: String, _ result: Result<ClusterRouter.StreamBatch, any Error>) {
         inFlight.remove(lane)
-        finished.append(result)
+        finished.append((lane, result))
         let waiting = waiters
         waiters.removeAll()
         for waiter in waiting { waiter.resume() }
     }
 
-    func takeFinished() -> [Result<ClusterRouter.StreamBatch, any Error>] {
-        defer { finished.removeAll() }
-        return finished
+    /// What finished in `lanes`, taken out.
+    func takeFinished(_ lanes: Set<String>) -> [Result<ClusterRouter.StreamBatch, any Error>] {
+        let mine = finished.filter { lanes.contains($0.lane) }.map(\.result)
+        finished.removeAll { lanes.contains($0.lane) }
+        return mine
     }
 
-    /// Waits until a read finishes (at once when one already has) and takes what finished.
-    func waitForAny() async -> [Result<ClusterRouter.StreamBatch, any Error>] {
-        if finished.isEmpty, !inFlight.isEmpty {
+    /// Waits until a read of `lanes` finishes (at once when one already has) and takes what finished.
+    func waitForAny(_ lanes: Set<String>) async -> [Result<ClusterRouter.StreamBatch, any Error>] {
+        while !finished.contains(where: { lanes.contains($0.lane) }), !inFlight.isDisjoint(with: lanes) {
             await withCheckedContinuation { waiters.append($0) }
         }
-        return takeFinished()
+        return takeFinished(lanes)
     }
 }
