@@ -65,6 +65,12 @@ struct ClusterEndToEndTests {
         let lead = try await ServiceProcess.runTool("/usr/bin/curl", arguments: ["-s", "-H", "authorization: Bearer \(apiKey)",
                                                                                  "http://127.0.0.1:\(port)/v1/tenants/\(tenants[0])/leads/G-1"])
         #expect(lead.output.contains("\"score\":7"), "GET lead: \(lead.output)")
+        // /metrics gathers every service's heartbeat keys with a SCAN over all primaries.
+        let metricsOnEveryNode = try await eventually(timeout: .seconds(15), every: .milliseconds(500)) {
+            let body = try await ServiceProcess.runTool("/usr/bin/curl", arguments: ["-s", "http://127.0.0.1:\(port)/metrics"]).output
+            return ["pipeline", "assignment", "audit"].allSatisfy { body.contains("crm_messages_handled_total{service=\"\($0)\"}") }
+        }
+        #expect(metricsOnEveryNode, "GET /metrics shows the services' metrics")
 
         var commands: [Envelope] = []
         for index in 0..<Self.leadsPerTenant {
