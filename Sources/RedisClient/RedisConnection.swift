@@ -13,6 +13,9 @@ public struct RedisConnectionOptions: Sendable {
     public var maximumBackoff: Duration
     /// Sent as `CLIENT SETNAME` so `CLIENT LIST` shows who is who.
     public var clientName: String?
+    /// Cluster only: how long a command that surely did not run waits for a failover (a replica's
+    /// promotion, a node coming back) before its error is returned.
+    public var clusterRetryWindow: Duration
 
     public init(
         connectTimeout: Duration = .seconds(2),
@@ -20,8 +23,10 @@ public struct RedisConnectionOptions: Sendable {
         connectAttempts: Int = 5,
         initialBackoff: Duration = .milliseconds(20),
         maximumBackoff: Duration = .seconds(1),
-        clientName: String? = nil
+        clientName: String? = nil,
+        clusterRetryWindow: Duration = .seconds(15)
     ) {
+        self.clusterRetryWindow = clusterRetryWindow
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
         self.connectAttempts = max(1, connectAttempts)

@@ -42,6 +42,29 @@ struct ClusterSlotTests {
     }
 }
 
+@Suite("Redis Cluster without a reachable node")
+struct ClusterUnreachableTests {
+    @Test("seeds that all refuse: clusterUnavailable, retryable, naming each seed, after the retry window")
+    func noSeedAnswers() async throws {
+        // Nothing listens on ports 1 and 2 of the loopback interface.
+        let endpoint = try RedisEndpoint(url: "redis+cluster://127.0.0.1:1,127.0.0.1:2")
+        let connection = RedisConnection(endpoint: endpoint, options: RedisConnectionOptions(connectAttempts: 1, clusterRetryWindow: .milliseconds(600)))
+        let clock = ContinuousClock()
+        let started = clock.now
+        do {
+            try await connection.send("GET", "crm:{s1}:x")
+            Issue.record("a command without any node succeeded")
+        } catch let error as RedisError {
+            guard case .clusterUnavailable(let reason) = error else { Issue.record("unexpected \(error)"); return }
+            #expect(error.isRetryable)
+            #expect(reason.contains("127.0.0.1:1") && reason.contains("127.0.0.1:2"), "\(reason)")
+        }
+        let waited = clock.now - started
+        #expect(waited >= .milliseconds(600) && waited < .seconds(10), "gave up after \(waited)")
+        await connection.close()
+    }
+}
+
 @Suite("Redis Cluster client against a real 3+3 node cluster", .serialized)
 struct ClusterClientTests {
     let cluster: RedisClusterProcess

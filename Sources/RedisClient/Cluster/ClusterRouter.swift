@@ -4,7 +4,7 @@ import Synchronization
 /// What a cluster-mode `RedisConnection` does with a command: finds the slot of its keys, sends it
 /// to the primary owning that slot on a per-node connection, follows `MOVED` (and patches the slot
 /// map) and `ASK` (one `ASKING` first), and, while a primary is unreachable or the cluster reports
-/// itself down (a failover), retries for up to `retryWindow` what surely did not run. A command
+/// itself down (a failover), retries for up to `clusterRetryWindow` what surely did not run. A command
 /// whose outcome is unknown (connection lost mid-reply) is not resent: its error goes to the caller.
 final class ClusterRouter: Sendable {
     let topology: ClusterTopology
@@ -13,8 +13,6 @@ final class ClusterRouter: Sendable {
     private let connections = Mutex<[String: RedisConnection]>([:])
     let blockingReads = ClusterBlockingReads()
     static let maxRedirects = 16
-    /// How long a command waits for a failover (replica promotion) before its error is returned.
-    static let retryWindow = Duration.seconds(15)
 
     init(topology: ClusterTopology, options: RedisConnectionOptions, logger: Logger) {
         self.topology = topology
@@ -99,11 +97,11 @@ final class ClusterRouter: Sendable {
     // MARK: Sending with redirects
 
     /// Sends `unit` (one command, or a MULTI … EXEC block) to the owner of `slot` and follows
-    /// redirects; retries, within `retryWindow`, what did not run because a node was unreachable,
+    /// redirects; retries, within `options.clusterRetryWindow`, what did not run because a node was unreachable,
     /// the slot unowned (failover) or the keys mid-migration (`TRYAGAIN`).
     func execute(_ unit: [RedisCommand], slot: Int?, name: String, lane: String? = nil) async throws -> [RedisValue] {
         let clock = ContinuousClock()
-        let deadline = clock.now + Self.retryWindow
+        let deadline = clock.now + options.clusterRetryWindow
         var redirects = 0
         var askTarget: RedisEndpoint?
         var pause = Duration.milliseconds(50)
