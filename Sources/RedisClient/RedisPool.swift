@@ -14,7 +14,7 @@ public actor RedisPool {
     private var nextWaiterID = 0
     private var isClosed = false
     /// One slot map for every connection of the pool (cluster endpoints only).
-    private let topology: ClusterTopology?
+    private nonisolated let topology: ClusterTopology?
 
     public init(endpoint: RedisEndpoint, size: Int = 4, options: RedisConnectionOptions = .init(), waitTimeout: Duration = .seconds(2), logger: Logger = Logger(label: "redis.pool")) {
         self.endpoint = endpoint
@@ -23,6 +23,11 @@ public actor RedisPool {
         self.waitTimeout = waitTimeout
         self.logger = logger
         self.topology = endpoint.isCluster ? ClusterTopology(seed: endpoint, options: options, logger: logger) : nil
+    }
+
+    /// On a cluster, how many `MOVED` and `ASK` redirects the pool's connections followed; nil otherwise.
+    public nonisolated var clusterRedirects: (moved: Int, ask: Int)? {
+        topology?.redirects
     }
 
     /// Lends a connection to `body` and takes it back afterwards, whatever happens.

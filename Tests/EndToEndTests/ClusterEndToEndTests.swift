@@ -201,7 +201,8 @@ struct ClusterEndToEndTests {
         }
         let verify = try await ServiceProcess.run("crmctl", arguments: ["audit", "verify"], environment: environment, timeout: .seconds(60))
         let retries = services.map { $0.log.components(separatedBy: "consumer loop error").count - 1 }.reduce(0, +)
-        let summary = "\(commands.count) commands on \(Self.shards) shards, 3 slots migrated, failover of shard \(failoverShard ?? -1) "
+        let redirects = pool.clusterRedirects ?? (0, 0)
+        let summary = "\(commands.count) commands on \(Self.shards) shards, 3 slots migrated (the publisher followed \(redirects.moved) MOVED, \(redirects.ask) ASK), failover of shard \(failoverShard ?? -1) "
             + "(writes resumed, cluster healthy \(promotion.map { "\($0)" } ?? "?") after the kill), \(lost.count) commands lost on the failed-over shard, "
             + "\(retries) consumer-loop retries logged, \(violations.count) violations"
         let retryReasons = Set(services.flatMap { $0.log.split(separator: "\n").filter { $0.contains("consumer loop error") }.map { String($0.suffix(160)) } })

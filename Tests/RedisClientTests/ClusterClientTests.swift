@@ -190,6 +190,8 @@ struct ClusterClientTests {
         for writer in writers { rounds += await writer.value }
         #expect(shared.failures.withLock { $0 }.isEmpty, "\(shared.failures.withLock { $0.prefix(5) })")
         #expect(try await cluster.primary(ofSlot: slot).port == target.port)
+        let redirects = try #require(pool.clusterRedirects)
+        #expect(redirects.moved > 0 && redirects.ask > 0, "both kinds of redirect were followed: \(redirects)")
         let counts = try await pool.pipeline(keys.map { RedisCommand("GET", [$0]) }).compactMap(\.integer)
         #expect(counts == Array(repeating: Int64(rounds), count: keys.count), "every INCR applied exactly once over \(rounds) rounds")
         #expect(try await pool.withConnection { try await $0.xlen("crm:{s5}:events") } == rounds)

@@ -139,9 +139,11 @@ final class ClusterRouter: Sendable {
                 let target = topology.seed.node(address)
                 switch redirect.kind {
                 case .moved:
+                    topology.movedCount.add(1, ordering: .relaxed)
                     topology.learn(slot: redirect.slot, movedTo: target)
                     Task { try? await self.topology.refresh() }
                 case .ask where unit.count == 1:
+                    topology.askCount.add(1, ordering: .relaxed)
                     askTarget = target
                 case .ask:
                     // A transaction cannot be ASKed through; the slot's migration finishes soon.

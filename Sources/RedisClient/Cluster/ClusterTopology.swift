@@ -12,6 +12,10 @@ final class ClusterTopology: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
     private let refreshing = Mutex<Task<Void, any Error>?>(nil)
+    /// Redirects followed by the connections sharing this map (for tests and diagnostics).
+    let movedCount = Atomic<Int>(0)
+    let askCount = Atomic<Int>(0)
+    var redirects: (moved: Int, ask: Int) { (movedCount.load(ordering: .relaxed), askCount.load(ordering: .relaxed)) }
     private static let unknown: Int32 = -1
     /// How old the map may be before a redirect asks for a new one (MOVED bursts during a resharding).
     private static let minimumRefreshInterval = Duration.milliseconds(100)
