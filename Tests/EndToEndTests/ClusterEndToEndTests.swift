@@ -113,7 +113,7 @@ struct ClusterEndToEndTests {
                 let shard = router.shard(forTenant: tenants[3])
                 failoverShard = shard
                 let victim = try await cluster.primary(ofSlot: ClusterSlot.slot(of: ShardKeys(shard: shard).tag))
-                cluster.kill(victim)
+                await cluster.kill(victim)
                 killedAt = .now
             }
             do {
@@ -215,7 +215,7 @@ struct ClusterEndToEndTests {
         for service in services { _ = await service.waitForExit(timeout: .seconds(10)) }
         await client.close()
         await pool.close()
-        cluster.stop()
+        await cluster.stop()
     }
 
     let setup: [(String, JSONValue)] = [

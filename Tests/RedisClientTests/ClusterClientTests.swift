@@ -206,7 +206,7 @@ struct ClusterClientTests {
         try await direct.send("SET", "crm:{s2}:before", "1")
         #expect(try await direct.send("WAIT", 1, 2000).integer == 1)
         await direct.close()
-        cluster.kill(victim)
+        await cluster.kill(victim)
         let clock = ContinuousClock()
         let started = clock.now
         try await pool.send("SET", "crm:{s2}:after", "2")

@@ -163,15 +163,20 @@ public final class RedisClusterProcess: @unchecked Sendable {
     }
 
     /// SIGKILLs a node (its replica is promoted after `cluster-node-timeout`).
-    public func kill(_ node: Node) {
+    public func kill(_ node: Node) async {
         guard let process = processes[node.port] else { return }
         process.signal(SIGKILL)
-        _ = process.waitBlocking()
+        _ = await process.waitForExit(timeout: .seconds(10))
     }
 
-    public func stop() {
+    /// Stops every node without blocking the test's threads (a primary may wait for its replicas
+    /// on SIGTERM; SIGKILL after a few seconds).
+    public func stop() async {
         for process in processes.values where process.isRunning { process.signal(SIGTERM) }
-        for process in processes.values { _ = process.waitBlocking() }
+        for process in processes.values where await process.waitForExit(timeout: .seconds(5)) == nil {
+            process.signal(SIGKILL)
+            _ = await process.waitForExit(timeout: .seconds(5))
+        }
     }
 
     /// Ports whose cluster bus port (port + 10000) is free too.
