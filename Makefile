@@ -2,13 +2,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help deps build run stop test test-contracts test-acl test-deploy test-setup bench chaos clean
+.PHONY: help deps build run stop test test-contracts test-acl test-deploy test-setup bench chaos cluster-test clean
 
 help:
 	@echo "make run    build, start Redis + every service under .run/, load a demo tenant"
 	@echo "make stop   stop what make run started"
 	@echo "make test   install what is missing, build, run every test against a real redis-server"
 	@echo "make bench  measure the speed targets of DESIGN §5 beside redis-benchmark"
+	@echo "make cluster-test  the Redis Cluster suites alone (6 local nodes, a resharding, a failover)"
 	@echo "make chaos  5 seeds of the fault-injection suite (SIGKILL, SIGSTOP, Redis crash) with invariants"
 	@echo "make test-setup  a clean clone: make run, audit tail, make stop, nothing left running"
 
@@ -51,6 +52,11 @@ bench: deps
 chaos: deps
 	swift build --build-tests
 	CRM_CHAOS_SEEDS=$${CRM_CHAOS_SEEDS:-5} CRM_CHAOS_LEADS=$${CRM_CHAOS_LEADS:-200} swift test --skip-build --filter ChaosTests
+
+# The Redis Cluster suites alone (3+3 local redis-server nodes); `make test` runs them too.
+cluster-test: deps
+	swift build --build-tests
+	swift test --skip-build --filter 'Cluster'
 
 clean:
 	rm -rf .build .run

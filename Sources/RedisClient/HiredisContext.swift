@@ -23,6 +23,17 @@ final class HiredisContext {
 
     var isOpen: Bool { context != nil }
 
+    /// Whether the server already closed this idle socket (killed, restarted, failed over): a
+    /// command written now would surely not run, so the owner reconnects first. One non-blocking
+    /// peek, no data consumed.
+    var peerHasClosed: Bool {
+        guard let context else { return true }
+        var byte: UInt8 = 0
+        let received = recv(context.pointee.fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+        if received == 0 { return true }
+        return received < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
+    }
+
     func close() {
         if let context { redisFree(context) }
         context = nil

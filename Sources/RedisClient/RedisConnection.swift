@@ -13,6 +13,9 @@ public struct RedisConnectionOptions: Sendable {
     public var maximumBackoff: Duration
     /// Sent as `CLIENT SETNAME` so `CLIENT LIST` shows who is who.
     public var clientName: String?
+    /// Cluster only: how long a command that surely did not run waits for a failover (a replica's
+    /// promotion, a node coming back) before its error is returned.
+    public var clusterRetryWindow: Duration
 
     public init(
         connectTimeout: Duration = .seconds(2),
@@ -20,8 +23,10 @@ public struct RedisConnectionOptions: Sendable {
         connectAttempts: Int = 5,
         initialBackoff: Duration = .milliseconds(20),
         maximumBackoff: Duration = .seconds(1),
-        clientName: String? = nil
+        clientName: String? = nil,
+        clusterRetryWindow: Duration = .seconds(15)
     ) {
+        self.clusterRetryWindow = clusterRetryWindow
         self.connectTimeout = connectTimeout
         self.commandTimeout = commandTimeout
         self.connectAttempts = max(1, connectAttempts)
@@ -44,21 +49,48 @@ public struct RedisConnectionOptions: Sendable {
 /// One connection to Redis. Every blocking hiredis call runs on the connection's own serial
 /// dispatch queue (never on Swift concurrency's cooperative pool) and is exposed as `async`.
 /// A broken connection is reconnected on the next call, with backoff. All methods throw `RedisError`.
+/// For a cluster endpoint (`redis+cluster://`) the connection is a router over one connection per
+/// node: each command goes to the primary owning its keys' slot (see `ClusterRouter`).
 public final class RedisConnection: @unchecked Sendable {
     public let endpoint: RedisEndpoint
     public let options: RedisConnectionOptions
     private let logger: Logger
     private let queue: DispatchQueue
+    /// Set for a cluster endpoint: then no hiredis context of its own is used.
+    let cluster: ClusterRouter?
+    /// Cluster node connections check that the node did not close an idle socket before each use,
+    /// so a command after a failover is sent to a live node instead of failing with an unknown outcome.
+    private let checksPeerBeforeUse: Bool
     // Touched only on `queue`.
     private var context: HiredisContext?
     private var isClosed = false
 
-    public init(endpoint: RedisEndpoint, options: RedisConnectionOptions = .init(), logger: Logger = Logger(label: "redis")) {
+    public convenience init(endpoint: RedisEndpoint, options: RedisConnectionOptions = .init(), logger: Logger = Logger(label: "redis")) {
+        self.init(endpoint: endpoint, options: options, logger: logger, topology: nil)
+    }
+
+    /// A connection to one node of a cluster (used by `ClusterRouter`).
+    convenience init(clusterNode endpoint: RedisEndpoint, options: RedisConnectionOptions, logger: Logger) {
+        self.init(endpoint: endpoint, options: options, logger: logger, topology: nil, checksPeerBeforeUse: true)
+    }
+
+    /// `topology` shares one cluster slot map among a pool's connections.
+    init(endpoint: RedisEndpoint, options: RedisConnectionOptions, logger: Logger, topology: ClusterTopology?, checksPeerBeforeUse: Bool = false) {
+        self.checksPeerBeforeUse = checksPeerBeforeUse
         self.endpoint = endpoint
         self.options = options
         self.logger = logger
         self.queue = DispatchQueue(label: "redis.connection.\(endpoint)")
+        if endpoint.isCluster {
+            let topology = topology ?? ClusterTopology(seed: endpoint, options: options, logger: logger)
+            self.cluster = ClusterRouter(topology: topology, options: options, logger: logger)
+        } else {
+            self.cluster = nil
+        }
     }
+
+    /// Whether commands are routed over a Redis Cluster.
+    public var isCluster: Bool { cluster != nil }
 
     public convenience init(url: String, options: RedisConnectionOptions = .init(), logger: Logger = Logger(label: "redis")) throws {
         self.init(endpoint: try RedisEndpoint(url: url), options: options, logger: logger)
@@ -67,7 +99,8 @@ public final class RedisConnection: @unchecked Sendable {
     /// Sends one command; an error reply is thrown as `RedisError.server`.
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RedisValue {
-        let reply = try await run { context in try context.execute(command) }
+        let reply: RedisValue
+        if let cluster { reply = try await cluster.send(command) } else { reply = try await single(command) }
         if case .error(let message) = reply { throw RedisError.fromReply(message) }
         return reply
     }
@@ -78,13 +111,21 @@ public final class RedisConnection: @unchecked Sendable {
     }
 
     /// Sends many commands in one write and reads all replies; error replies stay in the array as `.error`.
+    /// On a cluster the commands are grouped by node and a `MULTI` … `EXEC` block must be single-slot.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RedisValue] {
         guard !commands.isEmpty else { return [] }
+        if let cluster { return try await cluster.pipeline(commands) }
         return try await run { context in try context.executePipeline(commands) }
+    }
+
+    /// One command on this connection's own socket; an error reply is returned, not thrown.
+    func single(_ command: RedisCommand) async throws -> RedisValue {
+        try await run { context in try context.execute(command) }
     }
 
     /// Drops the socket; later calls fail with `.closed`.
     public func close() async {
+        await cluster?.close()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {
                 self.isClosed = true
@@ -114,7 +155,10 @@ public final class RedisConnection: @unchecked Sendable {
     /// On `queue`: the live context, connecting (with backoff) when there is none.
     private func connectedContext() throws(RedisError) -> HiredisContext {
         if isClosed { throw .closed }
-        if let context, context.isOpen { return context }
+        if let context, context.isOpen {
+            if !checksPeerBeforeUse || !context.peerHasClosed { return context }
+            context.close()
+        }
         context = nil
         var lastError = RedisError.connectionFailed(endpoint: endpoint.description, reason: "no attempt made")
         for attempt in 1...options.connectAttempts {

@@ -1,7 +1,9 @@
-/// Where and how to connect: parsed from `redis://[user:password@]host:port[/db]` or
-/// `unix://[user:password@]/path[?db=N]`.
-public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
-    public enum Address: Sendable, Equatable {
+/// Where and how to connect: parsed from `redis://[user:password@]host:port[/db]`,
+/// `unix://[user:password@]/path[?db=N]` or, for a Redis Cluster,
+/// `redis+cluster://[user:password@]host1:port1,host2:port2,…` (seed nodes: the client learns
+/// every node from whichever seed answers; a cluster has database 0 only).
+public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
+    public enum Address: Sendable, Hashable {
         case tcp(host: String, port: Int)
         case unixSocket(path: String)
     }
@@ -10,12 +12,30 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
     public var username: String?
     public var password: String?
     public var database: Int
+    /// The seed nodes of a Redis Cluster; empty for a single server. `address` is the first seed.
+    public var clusterSeeds: [Address]
 
     public init(address: Address, username: String? = nil, password: String? = nil, database: Int = 0) {
         self.address = address
         self.username = username
         self.password = password
         self.database = database
+        self.clusterSeeds = []
+    }
+
+    /// A Redis Cluster reached through `seeds` (at least one).
+    public init(clusterSeeds seeds: [Address], username: String? = nil, password: String? = nil) {
+        precondition(!seeds.isEmpty, "a cluster needs a seed node")
+        self.init(address: seeds[0], username: username, password: password)
+        self.clusterSeeds = seeds
+    }
+
+    /// Whether this names a Redis Cluster (commands are routed by slot) rather than one server.
+    public var isCluster: Bool { !clusterSeeds.isEmpty }
+
+    /// The same credentials at another address (a cluster node).
+    func node(_ address: Address) -> RedisEndpoint {
+        RedisEndpoint(address: address, username: username, password: password)
     }
 
     /// Parses a connection URL; the error names what is wrong with it.
@@ -45,7 +65,11 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
             self.init(address: .unixSocket(path: String(rest)), username: username, password: password, database: database)
             return
         }
-        guard url.hasPrefix("redis://") else { throw fail("the scheme must be redis:// or unix://") }
+        if url.hasPrefix(Self.clusterScheme) {
+            self = try Self.parseCluster(url, fail: fail)
+            return
+        }
+        guard url.hasPrefix("redis://") else { throw fail("the scheme must be redis://, unix:// or redis+cluster://") }
         var rest = Substring(url.dropFirst("redis://".count))
         var username: String?
         var password: String?
@@ -75,8 +99,38 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
         self.init(address: .tcp(host: String(host), port: port), username: username, password: password, database: database)
     }
 
+    private static let clusterScheme = "redis+cluster://"
+
+    private static func parseCluster(_ url: String, fail: (String) -> RedisError) throws(RedisError) -> RedisEndpoint {
+        var rest = Substring(url.dropFirst(clusterScheme.count))
+        var username: String?
+        var password: String?
+        if let at = rest.lastIndex(of: "@") {
+            (username, password) = credentials(rest[..<at])
+            rest = rest[rest.index(after: at)...]
+        }
+        if let slash = rest.firstIndex(of: "/") {
+            let dbText = rest[rest.index(after: slash)...]
+            guard dbText.isEmpty || dbText == "0" else { throw fail("a cluster has database 0 only, not '\(dbText)'") }
+            rest = rest[..<slash]
+        }
+        var seeds: [Address] = []
+        for seed in rest.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let colon = seed.lastIndex(of: ":"), colon != seed.startIndex else { throw fail("the seed '\(seed)' is not host:port") }
+            guard let port = Int(seed[seed.index(after: colon)...]), (1...65535).contains(port) else {
+                throw fail("the port of seed '\(seed)' is not a number from 1 to 65535")
+            }
+            seeds.append(.tcp(host: String(seed[..<colon]), port: port))
+        }
+        guard !seeds.isEmpty else { throw fail("no seed node is listed") }
+        return RedisEndpoint(clusterSeeds: seeds, username: username, password: password)
+    }
+
     /// The endpoint without credentials, safe to log.
     public var description: String {
+        if isCluster {
+            return "cluster:" + clusterSeeds.map { RedisEndpoint(address: $0).description }.joined(separator: ",")
+        }
         switch address {
         case .tcp(let host, let port): return "\(host):\(port)" + (database == 0 ? "" : "/\(database)")
         case .unixSocket(let path): return "unix:\(path)" + (database == 0 ? "" : "?db=\(database)")
@@ -84,7 +138,7 @@ public struct RedisEndpoint: Sendable, Equatable, CustomStringConvertible {
     }
 
     static func redact(_ url: String) -> String {
-        guard let at = url.lastIndex(of: "@"), let scheme = ["redis://", "unix://"].first(where: url.hasPrefix) else { return url }
+        guard let at = url.lastIndex(of: "@"), let scheme = ["redis://", "unix://", clusterScheme].first(where: url.hasPrefix) else { return url }
         return scheme + "***" + String(url[at...])
     }
 

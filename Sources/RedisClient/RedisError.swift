@@ -18,15 +18,24 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     case poolExhausted(waitedMilliseconds: Int)
     /// The configuration (URL, options) is unusable.
     case invalidConfiguration(String)
+    /// Cluster: a multi-key command (or transaction) whose keys live in different slots; refused
+    /// before sending. Retrying cannot help: the keys need a common hash tag.
+    case crossSlot(command: String, keys: [String])
+    /// Cluster: a command was redirected (MOVED/ASK) too many times in a row; the slot map keeps
+    /// changing (a resharding in progress). Retrying after a pause can help.
+    case redirectLoop(command: String, redirects: Int)
+    /// Cluster: no node could tell the slot map, or a slot has no reachable primary (failover in
+    /// progress, cluster down). Retrying after a pause can help.
+    case clusterUnavailable(reason: String)
 
     /// Whether trying again (after a pause) can help.
     public var isRetryable: Bool {
         switch self {
-        case .connectionFailed, .connectionLost, .timeout, .poolExhausted:
+        case .connectionFailed, .connectionLost, .timeout, .poolExhausted, .redirectLoop, .clusterUnavailable:
             return true
         case .server(let code, _):
             return ["LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY"].contains(code)
-        case .protocolError, .unexpectedReply, .closed, .invalidConfiguration:
+        case .protocolError, .unexpectedReply, .closed, .invalidConfiguration, .crossSlot:
             return false
         }
     }
@@ -42,6 +51,10 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case .closed: return "the Redis connection is closed"
         case .poolExhausted(let waited): return "no Redis connection became free within \(waited) ms"
         case .invalidConfiguration(let reason): return "invalid Redis configuration: \(reason)"
+        case .crossSlot(let command, let keys):
+            return "\(command) refused: its keys \(keys) hash to different cluster slots (give them one hash tag)"
+        case .redirectLoop(let command, let redirects): return "\(command) was redirected \(redirects) times; the cluster slot map keeps changing"
+        case .clusterUnavailable(let reason): return "Redis Cluster unavailable: \(reason)"
         }
     }
 

@@ -13,6 +13,8 @@ public actor RedisPool {
     private var waiters: [(id: Int, continuation: CheckedContinuation<RedisConnection, any Error>)] = []
     private var nextWaiterID = 0
     private var isClosed = false
+    /// One slot map for every connection of the pool (cluster endpoints only).
+    private nonisolated let topology: ClusterTopology?
 
     public init(endpoint: RedisEndpoint, size: Int = 4, options: RedisConnectionOptions = .init(), waitTimeout: Duration = .seconds(2), logger: Logger = Logger(label: "redis.pool")) {
         self.endpoint = endpoint
@@ -20,6 +22,12 @@ public actor RedisPool {
         self.options = options
         self.waitTimeout = waitTimeout
         self.logger = logger
+        self.topology = endpoint.isCluster ? ClusterTopology(seed: endpoint, options: options, logger: logger) : nil
+    }
+
+    /// On a cluster, how many `MOVED` and `ASK` redirects the pool's connections followed; nil otherwise.
+    public nonisolated var clusterRedirects: (moved: Int, ask: Int)? {
+        topology?.redirects
     }
 
     /// Lends a connection to `body` and takes it back afterwards, whatever happens.
@@ -65,7 +73,7 @@ public actor RedisPool {
         if let connection = idle.popLast() { return connection }
         if created < size {
             created += 1
-            return RedisConnection(endpoint: endpoint, options: options, logger: logger)
+            return RedisConnection(endpoint: endpoint, options: options, logger: logger, topology: topology)
         }
         let id = nextWaiterID
         nextWaiterID += 1

@@ -26,11 +26,24 @@ extension RedisConnection {
         do {
             return try await send(command)
         } catch let error as RedisError where error.serverCode == "NOSCRIPT" {
-            let loaded = try await send("SCRIPT", "LOAD", script.source)
-            guard loaded.string == script.sha1 else {
-                throw RedisError.unexpectedReply(command: "SCRIPT LOAD", expected: script.sha1, got: loaded.string ?? loaded.kindName)
-            }
+            try await load(script, keys: keys)
             return try await send(command)
+        }
+    }
+
+    /// `SCRIPT LOAD` on the node that runs the script: this server, or on a cluster the primary of
+    /// the keys' slot (`SCRIPT LOAD` has no key, so the router is told where it goes).
+    private func load(_ script: RedisScript, keys: [any RedisArgumentConvertible]) async throws {
+        let command = RedisCommand("SCRIPT", ["LOAD", script.source])
+        let loaded: RedisValue
+        if let cluster {
+            loaded = try await cluster.send(command, slot: keys.first.map { ClusterSlot.slot(of: $0.redisBytes) })
+            if case .error(let message) = loaded { throw RedisError.fromReply(message) }
+        } else {
+            loaded = try await send(command)
+        }
+        guard loaded.string == script.sha1 else {
+            throw RedisError.unexpectedReply(command: "SCRIPT LOAD", expected: script.sha1, got: loaded.string ?? loaded.kindName)
         }
     }
 }

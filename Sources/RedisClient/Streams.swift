@@ -77,6 +77,31 @@ public enum StreamCommands {
     public static func xack(_ stream: String, group: String, ids: [String]) -> RedisCommand {
         RedisCommand("XACK", [stream, group] + ids)
     }
+
+    public static func xreadgroup(group: String, consumer: String, streams: [String], count: Int, block: Duration?, startID: String) -> RedisCommand {
+        var argv: [any RedisArgumentConvertible] = ["GROUP", group, consumer, "COUNT", count]
+        if let block { argv += ["BLOCK", Int(block.seconds * 1000)] }
+        argv.append("STREAMS")
+        argv += streams
+        argv += Array(repeating: startID, count: streams.count)
+        return RedisCommand("XREADGROUP", argv)
+    }
+
+    /// The entries per stream of an XREAD/XREADGROUP reply (nil on a BLOCK timeout: none).
+    public static func parseRead(_ reply: RedisValue, command: String) throws(RedisError) -> [(stream: String, entries: [StreamEntry])] {
+        if reply.isNull { return [] }
+        guard let perStream = reply.array else {
+            throw .unexpectedReply(command: command, expected: "array", got: reply.kindName)
+        }
+        var result: [(stream: String, entries: [StreamEntry])] = []
+        for item in perStream {
+            guard let pair = item.array, pair.count == 2, let name = pair[0].string else {
+                throw .unexpectedReply(command: command, expected: "[stream, entries]", got: item.kindName)
+            }
+            result.append((name, try StreamEntry.parseList(pair[1], command: command)))
+        }
+        return result
+    }
 }
 
 extension RedisConnection {
@@ -100,29 +125,15 @@ extension RedisConnection {
     }
 
     /// `XREADGROUP GROUP g c COUNT n [BLOCK ms] STREAMS s… >…`: new entries per stream; empty on a BLOCK timeout.
-    /// `startID` "0" re-reads this consumer's own pending entries instead of new ones.
+    /// `startID` "0" re-reads this consumer's own pending entries instead of new ones. On a cluster
+    /// the streams may live in many slots: see `ClusterRouter.readGroup`.
     public func xreadgroup(group: String, consumer: String, streams: [String], count: Int, block: Duration?, startID: String = ">") async throws -> [(stream: String, entries: [StreamEntry])] {
-        var argv: [any RedisArgumentConvertible] = ["GROUP", group, consumer, "COUNT", count]
-        if let block {
-            precondition(block < options.commandTimeout, "BLOCK must be shorter than the socket timeout")
-            argv += ["BLOCK", Int(block.seconds * 1000)]
+        if let block { precondition(block < options.commandTimeout, "BLOCK must be shorter than the socket timeout") }
+        if let cluster {
+            return try await cluster.readGroup(group: group, consumer: consumer, streams: streams, count: count, block: block, startID: startID)
         }
-        argv.append("STREAMS")
-        argv += streams
-        argv += Array(repeating: startID, count: streams.count)
-        let reply = try await send(RedisCommand("XREADGROUP", argv))
-        if reply.isNull { return [] }
-        guard let perStream = reply.array else {
-            throw RedisError.unexpectedReply(command: "XREADGROUP", expected: "array", got: reply.kindName)
-        }
-        var result: [(stream: String, entries: [StreamEntry])] = []
-        for item in perStream {
-            guard let pair = item.array, pair.count == 2, let name = pair[0].string else {
-                throw RedisError.unexpectedReply(command: "XREADGROUP", expected: "[stream, entries]", got: item.kindName)
-            }
-            result.append((name, try StreamEntry.parseList(pair[1], command: "XREADGROUP")))
-        }
-        return result
+        let command = StreamCommands.xreadgroup(group: group, consumer: consumer, streams: streams, count: count, block: block, startID: startID)
+        return try StreamCommands.parseRead(try await send(command), command: "XREADGROUP")
     }
 
     /// `XACK stream group id…`; the number of entries acknowledged.
@@ -208,8 +219,23 @@ extension RedisConnection {
         }
     }
 
-    /// `XREAD [COUNT n] [BLOCK ms] STREAMS s… id…` (no group): entries after the given ids.
+    /// `XREAD [COUNT n] [BLOCK ms] STREAMS s… id…` (no group): entries after the given ids. On a
+    /// cluster, one non-blocking read per slot (pipelined per node); when none has news it waits a
+    /// short poll interval instead of blocking (a tail, not a latency-critical path).
     public func xread(streams: [(String, String)], count: Int, block: Duration?) async throws -> [(stream: String, entries: [StreamEntry])] {
+        if isCluster {
+            var bySlot: [Int: [(String, String)]] = [:]
+            for stream in streams { bySlot[ClusterSlot.slot(of: stream.0), default: []].append(stream) }
+            let commands = bySlot.values.map { group in
+                RedisCommand("XREAD", ["COUNT", count, "STREAMS"] + group.map(\.0) + group.map(\.1))
+            }
+            let result = try await pipeline(commands).flatMap { reply throws in
+                if case .error(let message) = reply { throw RedisError.fromReply(message) }
+                return try StreamCommands.parseRead(reply, command: "XREAD")
+            }
+            if let block, result.allSatisfy({ $0.entries.isEmpty }) { try await Task.sleep(for: min(block, .milliseconds(100))) }
+            return result
+        }
         var argv: [any RedisArgumentConvertible] = ["COUNT", count]
         if let block {
             precondition(block < options.commandTimeout, "BLOCK must be shorter than the socket timeout")

@@ -6,10 +6,10 @@ public import Logging
 
 /// The settings every executable shares (DESIGN §3): each flag defaults to its `CRM_*` variable.
 public struct ServiceOptions: ParsableArguments, Sendable {
-    @Option(name: .customLong("redis-url"), help: "Redis URL, redis://[user:password@]host:port[/db] or unix://[user:password@]/path[?db=N] (env CRM_REDIS_URL).")
+    @Option(name: .customLong("redis-url"), help: "Redis URL, redis://[user:password@]host:port[/db], unix://[user:password@]/path[?db=N] or, for a Redis Cluster, redis+cluster://[user:password@]host1:port1,host2:port2 (env CRM_REDIS_URL).")
     public var redisURL: String = Environment.string("CRM_REDIS_URL") ?? "redis://127.0.0.1:6379"
 
-    @Option(name: .customLong("shards"), help: "Shard count of the deployment, fixed for its life (env CRM_SHARDS).")
+    @Option(name: .customLong("shards"), help: "Shard count of the deployment, fixed for its life; on a Redis Cluster 16 or 64, well above the node count (env CRM_SHARDS).")
     public var shards: Int = Environment.int("CRM_SHARDS") ?? 4
 
     @Option(name: .customLong("consumer"), help: "Consumer name in the groups, unique per process (env CRM_CONSUMER; default host-pid).")

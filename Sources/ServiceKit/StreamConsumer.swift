@@ -32,7 +32,8 @@ public struct ConsumerSettings: Sendable {
     }
 }
 
-/// The consumer-group loop of DESIGN §2: reads every shard's streams in one blocking XREADGROUP,
+/// The consumer-group loop of DESIGN §2: reads every shard's streams in one blocking XREADGROUP
+/// (on a Redis Cluster the reader splits it into one read per shard slot, see `ClusterRouter`),
 /// hands each checked envelope to the handler, acknowledges after the effect is committed, claims
 /// entries left idle by crashed consumers, and parks what cannot be handled in the DLQ with a reason.
 /// On graceful shutdown it stops reading, finishes the batch in hand, acknowledges it and returns.
