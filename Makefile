@@ -7,7 +7,7 @@ SHELL := /bin/bash
 help:
 	@echo "make run    build, start Redis + every service under .run/, load a demo tenant"
 	@echo "make stop   stop what make run started"
-	@echo "make test   install what is missing, build, run every test against a real redis-server"
+	@echo "make test   install what is missing, build, run every test against a real redis-server (the pages in headless Chromium too)"
 	@echo "make bench  measure the speed targets of DESIGN §5 beside redis-benchmark"
 	@echo "make chaos  5 seeds of the fault-injection suite (SIGKILL, SIGSTOP, Redis crash) with invariants"
 	@echo "make test-setup  a clean clone: make run, audit tail, make stop, nothing left running"

@@ -431,6 +431,8 @@ allow $u ZRANGE "$S:audit:hist:acme:lead:L1" 0 -1
 allow $u XRANGE "$S:dlq" - +
 allow $u XLEN "$S:dlq"
 allow $u XINFO GROUPS "$S:events"
+allow $u XINFO GROUPS "$S:cmd:pipeline"
+allow $u HMGET "$S:timers:clocks" "acme:lead:L1:first_response"
 allow $u GET crm:health:pipeline-service:p-1
 allow $u GET crm:metrics:pipeline-service:p-1
 allow $u SCAN 0 MATCH 'crm:health:*' COUNT 100

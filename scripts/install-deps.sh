@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need and is missing: redis-server, redis-tools and
-# libhiredis-dev from Debian, Python's jsonschema for the contract checks and aiosmtpd for the email tests. Uses sudo when not root.
+# libhiredis-dev from Debian, chromium and chromium-driver for the browser test, Python's jsonschema for
+# the contract checks, aiosmtpd for the email tests and selenium for the browser test. Uses sudo when not root.
 set -euo pipefail
 
 sudo_cmd=()
@@ -10,6 +11,8 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
 [[ -f /usr/include/hiredis/hiredis.h ]] || missing+=(libhiredis-dev)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+[[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
 if ((${#missing[@]})); then
     echo "installing ${missing[*]}"
     "${sudo_cmd[@]}" apt-get update -qq
@@ -25,5 +28,9 @@ fi
 if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
     echo "installing aiosmtpd for python3 (the SMTP sink of the email tests)"
     python3 -m pip install --quiet aiosmtpd 2>/dev/null || python3 -m pip install --quiet --break-system-packages aiosmtpd
+fi
+if ! python3 -c 'import selenium' 2>/dev/null; then
+    echo "installing selenium for python3 (the browser test of the gateway's pages)"
+    python3 -m pip install --quiet selenium 2>/dev/null || python3 -m pip install --quiet --break-system-packages selenium
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.1 or newer (see README.md)" >&2; exit 1; }

@@ -53,8 +53,11 @@ struct GatewayTests {
         for (path, operations) in document["paths"]?.objectValue ?? [:] {
             for method in (operations.objectValue ?? [:]).keys { described.insert("\(method.uppercased()) \(path)") }
         }
-        let source = try String(contentsOf: ServiceProcess.packageRoot.appendingPathComponent("Sources/GatewayService/GatewayRoutes.swift"), encoding: .utf8)
-        let registered = Set(source.matches(of: /router\.(get|post|put|delete)\("([^"]*)"\)/).map { match in
+        // Every API route of every gateway source file (pages register on `pages`, not `router`).
+        let folder = ServiceProcess.packageRoot.appendingPathComponent("Sources/GatewayService")
+        let files = (FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? []).filter { $0.pathExtension == "swift" }
+        let source = try files.map { try String(contentsOf: $0, encoding: .utf8) }.joined(separator: "\n")
+        let registered = Set(source.matches(of: /router\.(get|post|put|patch|delete)\("([^"]*)"\)/).map { match in
             let path = "/" + match.output.2.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
             return "\(match.output.1.uppercased()) \(path)"
         })
