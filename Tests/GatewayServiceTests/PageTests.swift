@@ -1,0 +1,100 @@
+import Contracts
+import Foundation
+@testable import GatewayService
+import HTTPTypes
+import HummingbirdTesting
+import RedisClient
+import TestSupport
+import Testing
+
+@Suite("gateway pages: session cookie, CSRF, forms that publish commands", .serialized)
+struct PageTests {
+    /// The session cookie and CSRF token a login gives.
+    func login(_ client: some TestClientProtocol, key: String) async throws -> (cookie: String, csrf: String) {
+        let response = try await client.call(.post, "/login", key: nil, body: Array("key=\(key)".utf8),
+                                             headers: [.contentType: "application/x-www-form-urlencoded"])
+        #expect(response.status == .seeOther && response.headers[.location] == "/")
+        let setCookie = try #require(response.headers[.setCookie])
+        #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict"), "\(setCookie)")
+        let cookie = String(setCookie.split(separator: ";")[0])
+        let page = try await client.call(.get, "/", key: nil, headers: [.cookie: cookie])
+        let csrf = try #require(page.text.firstMatch(of: /name="_csrf" value="([0-9a-f]{64})"/)?.output.1)
+        return (cookie, String(csrf))
+    }
+
+    func form(_ fields: [(String, String)], cookie: String, origin: String? = nil) -> HTTPFields {
+        var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .cookie: cookie]
+        if let origin { headers[.origin] = origin }
+        return headers
+    }
+
+    func encode(_ fields: [(String, String)]) -> [UInt8] {
+        Array(fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&").utf8)
+    }
+
+    @Test("no session goes to /login; a bad key is refused; a form without the CSRF token or from another origin is 403")
+    func sessionsAndCsrf() async throws {
+        let fixture = try await GatewayFixture()
+        try await fixture.test { client in
+            let anonymous = try await client.call(.get, "/", key: nil)
+            #expect(anonymous.status == .seeOther && anonymous.headers[.location] == "/login")
+            #expect(try await client.call(.get, "/login", key: nil).text.contains("<label for=\"key\">API key</label>"))
+            let wrong = try await client.call(.post, "/login", key: nil, body: Array("key=crm.acme.nope".utf8), headers: [.contentType: "application/x-www-form-urlencoded"])
+            #expect(wrong.status == .unauthorized && wrong.headers[.setCookie] == nil && wrong.text.contains("role=\"alert\""))
+            // The cookie of another tenant's key never shows acme's records.
+            let (cookie, csrf) = try await login(client, key: fixture.acmeKey)
+            let fields = [("entity", "lead"), ("name", "employees"), ("type", "number"), ("min", "0")]
+            let noToken = try await client.call(.post, "/admin/fields", key: nil, body: encode(fields), headers: form(fields, cookie: cookie))
+            #expect(noToken.status == .forbidden)
+            let wrongToken = try await client.call(.post, "/admin/fields", key: nil, body: encode(fields + [("_csrf", String(repeating: "0", count: 64))]), headers: form(fields, cookie: cookie))
+            #expect(wrongToken.status == .forbidden)
+            let elsewhere = try await client.call(.post, "/admin/fields", key: nil, body: encode(fields + [("_csrf", csrf)]), headers: form(fields, cookie: cookie, origin: "https://evil.example"))
+            #expect(elsewhere.status == .forbidden)
+            // Nothing was configured by the refused posts.
+            #expect(try await client.call(.get, "/v1/tenants/acme/fields/lead", key: fixture.acmeKey).json["customFields"] == [])
+            let saved = try await client.call(.post, "/admin/fields", key: nil, body: encode(fields + [("_csrf", csrf)]), headers: form(fields, cookie: cookie))
+            #expect(saved.status == .seeOther && saved.headers[.location] == "/admin/fields?done=saved", "\(saved.text)")
+            #expect(try await client.call(.get, "/v1/tenants/acme/fields/lead", key: fixture.acmeKey).json["customFields"]?.arrayValue?.first?["min"] == 0)
+            // A non-admin's save is refused by the service, and the page says why.
+            let (salesCookie, salesCsrf) = try await login(client, key: fixture.salesKey)
+            let refused = try await client.call(.post, "/admin/fields", key: nil, body: encode(fields + [("_csrf", salesCsrf)]), headers: form(fields, cookie: salesCookie))
+            #expect(refused.status == .forbidden && refused.text.contains("forbidden"), "\(refused.text)")
+            // Logging out clears the cookie.
+            let out = try await client.call(.post, "/logout", key: nil, body: encode([("_csrf", csrf)]), headers: form([], cookie: cookie))
+            #expect(out.status == .seeOther && out.headers[.setCookie]?.contains("Max-Age=0") == true)
+        }
+        await fixture.stop()
+    }
+
+    @Test("the create form and the record page publish commands; a refusal shows its code, field and rule; a stale version is 409")
+    func formsPublishCommands() async throws {
+        let fixture = try await GatewayFixture()
+        try await fixture.test { client in
+            let (cookie, csrf) = try await login(client, key: fixture.acmeKey)
+            #expect(try await client.call(.get, "/new/lead", key: nil, headers: [.cookie: cookie]).text.contains("id=\"field-score\""))
+            let bad = [("_csrf", csrf), ("_id", "L-50"), ("f.name", "Ada"), ("f.score", "500")]
+            let refused = try await client.call(.post, "/new/lead", key: nil, body: encode(bad), headers: form(bad, cookie: cookie))
+            #expect(refused.status == .unprocessableContent && refused.text.contains("payload.data.score") && refused.text.contains("aria-invalid=\"true\""), "\(refused.text)")
+            let good = [("_csrf", csrf), ("_id", "L-50"), ("f.name", "Ada"), ("f.score", "70")]
+            let created = try await client.call(.post, "/new/lead", key: nil, body: encode(good), headers: form(good, cookie: cookie))
+            #expect(created.status == .seeOther && created.headers[.location] == "/records/lead/L-50?done=created")
+            let record = try await client.call(.get, "/records/lead/L-50", key: nil, headers: [.cookie: cookie])
+            #expect(record.text.contains("id=\"stage\">new<") && record.text.contains("qualify → qualified"), "\(record.text)")
+            let apply = [("_csrf", csrf), ("action", "qualify"), ("expectedVersion", "1")]
+            #expect(try await client.call(.post, "/records/lead/L-50/apply", key: nil, body: encode(apply), headers: form(apply, cookie: cookie)).status == .seeOther)
+            #expect(try await client.call(.get, "/v1/tenants/acme/leads/L-50", key: fixture.acmeKey).json["stage"] == "qualified")
+            // The same form again carries a version that is no longer current.
+            let stale = [("_csrf", csrf), ("action", "close_won"), ("expectedVersion", "1")]
+            let conflict = try await client.call(.post, "/records/lead/L-50/apply", key: nil, body: encode(stale), headers: form(stale, cookie: cookie))
+            #expect(conflict.status == .conflict && conflict.text.contains("conflict"), "\(conflict.text)")
+            #expect(try await client.call(.get, "/records/lead/L-404", key: nil, headers: [.cookie: cookie]).status == .notFound)
+            // The dashboard's panel lists what is assigned to the user.
+            try await fixture.command("acme", "u-17", "assignment.request", ["subject": "lead:L-50", "strategy": "manual", "assignee": "u-30"])
+            let (salesCookie, _) = try await login(client, key: fixture.salesKey)
+            let panel = try await client.call(.get, "/dashboard/panel", key: nil, headers: [.cookie: salesCookie])
+            #expect(panel.status == .ok && panel.text.contains("/records/lead/L-50") && panel.text.contains("qualified"), "\(panel.text)")
+            #expect(try await client.call(.get, "/assets/app.js", key: nil).text.contains("data-refresh"))
+        }
+        await fixture.stop()
+    }
+}
