@@ -61,6 +61,9 @@ public struct GatewayRoutes: Sendable {
         PageRoutes(gateway: self).register(on: router)
     }
 
+    /// A JSON answer (Responses.json), for route files written against the gateway itself.
+    func json(_ status: HTTPResponse.Status, _ value: JSONValue) -> Response { Responses.json(status, value) }
+
     /// The gateway's own metrics, then every live service's (from `crm:metrics:*`).
     func metrics() async throws -> Response {
         var text = registry.emitToBuffer()

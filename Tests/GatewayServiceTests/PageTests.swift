@@ -22,7 +22,7 @@ struct PageTests {
         return (cookie, String(csrf))
     }
 
-    func form(_ fields: [(String, String)], cookie: String, origin: String? = nil) -> HTTPFields {
+    func formHeaders(cookie: String, origin: String? = nil) -> HTTPFields {
         var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .cookie: cookie]
         if let origin { headers[.origin] = origin }
         return headers
@@ -44,23 +44,23 @@ struct PageTests {
             // The cookie of another tenant's key never shows acme's records.
             let (cookie, csrf) = try await login(client, key: fixture.acmeKey)
             let fields = [("entity", "lead"), ("name", "employees"), ("type", "number"), ("min", "0")]
-            let noToken = try await client.call(.post, "/admin/fields", key: nil, body: encode(fields), headers: form(fields, cookie: cookie))
+            let noToken = try await client.call(.post, "/admin/fields", key: nil, body: encode(fields), headers: formHeaders(cookie: cookie))
             #expect(noToken.status == .forbidden)
-            let wrongToken = try await client.call(.post, "/admin/fields", key: nil, body: encode(fields + [("_csrf", String(repeating: "0", count: 64))]), headers: form(fields, cookie: cookie))
+            let wrongToken = try await client.call(.post, "/admin/fields", key: nil, body: encode(fields + [("_csrf", String(repeating: "0", count: 64))]), headers: formHeaders(cookie: cookie))
             #expect(wrongToken.status == .forbidden)
-            let elsewhere = try await client.call(.post, "/admin/fields", key: nil, body: encode(fields + [("_csrf", csrf)]), headers: form(fields, cookie: cookie, origin: "https://evil.example"))
+            let elsewhere = try await client.call(.post, "/admin/fields", key: nil, body: encode(fields + [("_csrf", csrf)]), headers: formHeaders(cookie: cookie, origin: "https://evil.example"))
             #expect(elsewhere.status == .forbidden)
             // Nothing was configured by the refused posts.
             #expect(try await client.call(.get, "/v1/tenants/acme/fields/lead", key: fixture.acmeKey).json["customFields"] == [])
-            let saved = try await client.call(.post, "/admin/fields", key: nil, body: encode(fields + [("_csrf", csrf)]), headers: form(fields, cookie: cookie))
+            let saved = try await client.call(.post, "/admin/fields", key: nil, body: encode(fields + [("_csrf", csrf)]), headers: formHeaders(cookie: cookie))
             #expect(saved.status == .seeOther && saved.headers[.location] == "/admin/fields?done=saved", "\(saved.text)")
             #expect(try await client.call(.get, "/v1/tenants/acme/fields/lead", key: fixture.acmeKey).json["customFields"]?.arrayValue?.first?["min"] == 0)
             // A non-admin's save is refused by the service, and the page says why.
             let (salesCookie, salesCsrf) = try await login(client, key: fixture.salesKey)
-            let refused = try await client.call(.post, "/admin/fields", key: nil, body: encode(fields + [("_csrf", salesCsrf)]), headers: form(fields, cookie: salesCookie))
+            let refused = try await client.call(.post, "/admin/fields", key: nil, body: encode(fields + [("_csrf", salesCsrf)]), headers: formHeaders(cookie: salesCookie))
             #expect(refused.status == .forbidden && refused.text.contains("forbidden"), "\(refused.text)")
             // Logging out clears the cookie.
-            let out = try await client.call(.post, "/logout", key: nil, body: encode([("_csrf", csrf)]), headers: form([], cookie: cookie))
+            let out = try await client.call(.post, "/logout", key: nil, body: encode([("_csrf", csrf)]), headers: formHeaders(cookie: cookie))
             #expect(out.status == .seeOther && out.headers[.setCookie]?.contains("Max-Age=0") == true)
         }
         await fixture.stop()
@@ -73,19 +73,19 @@ struct PageTests {
             let (cookie, csrf) = try await login(client, key: fixture.acmeKey)
             #expect(try await client.call(.get, "/new/lead", key: nil, headers: [.cookie: cookie]).text.contains("id=\"field-score\""))
             let bad = [("_csrf", csrf), ("_id", "L-50"), ("f.name", "Ada"), ("f.score", "500")]
-            let refused = try await client.call(.post, "/new/lead", key: nil, body: encode(bad), headers: form(bad, cookie: cookie))
+            let refused = try await client.call(.post, "/new/lead", key: nil, body: encode(bad), headers: formHeaders(cookie: cookie))
             #expect(refused.status == .unprocessableContent && refused.text.contains("payload.data.score") && refused.text.contains("aria-invalid=\"true\""), "\(refused.text)")
             let good = [("_csrf", csrf), ("_id", "L-50"), ("f.name", "Ada"), ("f.score", "70")]
-            let created = try await client.call(.post, "/new/lead", key: nil, body: encode(good), headers: form(good, cookie: cookie))
+            let created = try await client.call(.post, "/new/lead", key: nil, body: encode(good), headers: formHeaders(cookie: cookie))
             #expect(created.status == .seeOther && created.headers[.location] == "/records/lead/L-50?done=created")
             let record = try await client.call(.get, "/records/lead/L-50", key: nil, headers: [.cookie: cookie])
             #expect(record.text.contains("id=\"stage\">new<") && record.text.contains("qualify → qualified"), "\(record.text)")
             let apply = [("_csrf", csrf), ("action", "qualify"), ("expectedVersion", "1")]
-            #expect(try await client.call(.post, "/records/lead/L-50/apply", key: nil, body: encode(apply), headers: form(apply, cookie: cookie)).status == .seeOther)
+            #expect(try await client.call(.post, "/records/lead/L-50/apply", key: nil, body: encode(apply), headers: formHeaders(cookie: cookie)).status == .seeOther)
             #expect(try await client.call(.get, "/v1/tenants/acme/leads/L-50", key: fixture.acmeKey).json["stage"] == "qualified")
             // The same form again carries a version that is no longer current.
             let stale = [("_csrf", csrf), ("action", "close_won"), ("expectedVersion", "1")]
-            let conflict = try await client.call(.post, "/records/lead/L-50/apply", key: nil, body: encode(stale), headers: form(stale, cookie: cookie))
+            let conflict = try await client.call(.post, "/records/lead/L-50/apply", key: nil, body: encode(stale), headers: formHeaders(cookie: cookie))
             #expect(conflict.status == .conflict && conflict.text.contains("conflict"), "\(conflict.text)")
             #expect(try await client.call(.get, "/records/lead/L-404", key: nil, headers: [.cookie: cookie]).status == .notFound)
             // The dashboard's panel lists what is assigned to the user.
