@@ -137,7 +137,7 @@ struct ApiTests {
     @Test("auth failures are 401, another tenant is 404 or 403, a key over its rate is 429 with Retry-After")
     func authenticationTenancyAndRateLimits() async throws {
         let fixture = try await GatewayFixture()
-        try await fixture.test(GatewaySettings(rateLimitPerMinute: 6, rateLimitBurst: 3)) { client in
+        try await fixture.test(GatewaySettings(rateLimitPerMinute: 1, rateLimitBurst: 3)) { client in
             let noKey = try await client.call(.get, "/v1/tenants/acme/leads/L-1", key: nil)
             #expect(noKey.status == .unauthorized && noKey.headers[.wwwAuthenticate] == "Bearer" && noKey.errorCode == "unauthorized")
             #expect(try await client.call(.get, "/v1/tenants/acme/leads/L-1", key: "crm.acme.\(String(repeating: "z", count: 43))").status == .unauthorized)
