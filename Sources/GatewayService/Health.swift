@@ -6,7 +6,8 @@ import RedisClient
 extension GatewayRoutes {
     /// `GET /healthz`: 200 when Redis answers and every consumer group keeps up; 503 when Redis does
     /// not answer or a group is more than `maxHealthyLag` entries behind. Lists each group's lag and
-    /// pending entries, summed over the shards.
+    /// pending entries summed over the shards, and its consumers (the most on one shard: every
+    /// consumer reads every shard).
     func health() async throws -> Response {
         do {
             _ = try await client.pool.send("PING")
@@ -23,7 +24,7 @@ extension GatewayRoutes {
                         for group in try await connection.xinfoGroups(stream) {
                             var totals = groups["\(name)/\(group.name)"] ?? Totals()
                             totals.pending += group.pending
-                            totals.consumers += group.consumers
+                            totals.consumers = max(totals.consumers, group.consumers)
                             if let lag = group.lag { totals.lag += lag } else { totals.lagUnknown = true }
                             groups["\(name)/\(group.name)"] = totals
                         }
