@@ -66,6 +66,9 @@ def main():
         expect(all(("lead L-300%d" % n) in links for n in (1, 2, 3)), "the seeded leads are on the dashboard: %s" % links)
         expect("new" in text_of(".funnel"), "the funnel shows the stage 'new'")
         shot("dashboard")
+        # The panel refreshes itself (every 2 s in the test) and says when.
+        WebDriverWait(driver, 10).until(EC.text_to_be_present_in_element((By.ID, "refreshed"), "Updated"))
+        expect(len(driver.find_elements(By.CSS_SELECTOR, "#panel table a")) >= 3, "the refreshed panel still lists the leads")
 
         # Open a lead and apply an action: the stage changes.
         driver.find_element(By.LINK_TEXT, "lead L-3001").click()

@@ -13,14 +13,17 @@ public struct GatewaySettings: Sendable {
     public var outcomeWaitMilliseconds: Int
     /// A consumer group further behind than this many entries makes `/healthz` answer 503.
     public var maxHealthyLag: Int
+    /// How often the dashboard page refreshes its panel.
+    public var dashboardRefreshSeconds: Int
 
     public init(maxEnvelopeBytes: Int = EnvelopeReader.defaultMaxBytes, maxUploadBytes: Int = 5 << 20, rateLimitPerMinute: Int = 600,
-                rateLimitBurst: Int = 100, outcomeWaitMilliseconds: Int = 10_000, maxHealthyLag: Int = 10_000) {
+                rateLimitBurst: Int = 100, outcomeWaitMilliseconds: Int = 10_000, maxHealthyLag: Int = 10_000, dashboardRefreshSeconds: Int = 15) {
         self.maxEnvelopeBytes = maxEnvelopeBytes
         self.maxUploadBytes = maxUploadBytes
         self.rateLimitPerMinute = rateLimitPerMinute
         self.rateLimitBurst = rateLimitBurst
         self.outcomeWaitMilliseconds = outcomeWaitMilliseconds
         self.maxHealthyLag = maxHealthyLag
+        self.dashboardRefreshSeconds = dashboardRefreshSeconds
     }
 }

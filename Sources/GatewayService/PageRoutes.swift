@@ -15,7 +15,7 @@ struct PageRoutes: Sendable {
     let gateway: GatewayRoutes
     /// Where the dashboard's numbers come from (DashboardSource.swift).
     let dashboardSource: any DashboardSource
-    let refreshSeconds = 15
+    var refreshSeconds: Int { gateway.settings.dashboardRefreshSeconds }
 
     init(gateway: GatewayRoutes) {
         self.gateway = gateway

@@ -31,7 +31,7 @@ struct BrowserTests {
         }
         let key = try await deployment.crmctl(["apikey", "create", "--tenant", "acme", "--actor", "u-17", "--user", "u-17", "--name", "browser"])
         #expect(key.status == 0, "\(key.output)")
-        let gateway = try await deployment.start("gateway", extra: ["CRM_HTTP_PORT": "0"])
+        let gateway = try await deployment.start("gateway", extra: ["CRM_HTTP_PORT": "0", "CRM_DASHBOARD_REFRESH_S": "2"])
         let port = try #require(gateway.log.split(separator: " ").first { $0.hasPrefix("http.port=") }?.dropFirst("http.port=".count))
 
         let screenshots = ServiceProcess.packageRoot.appendingPathComponent(".run/screenshots").path
