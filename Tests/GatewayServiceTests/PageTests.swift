@@ -55,6 +55,23 @@ struct PageTests {
             let saved = try await client.call(.post, "/admin/fields", key: nil, body: encode(fields + [("_csrf", csrf)]), headers: formHeaders(cookie: cookie))
             #expect(saved.status == .seeOther && saved.headers[.location] == "/admin/fields?done=saved", "\(saved.text)")
             #expect(try await client.call(.get, "/v1/tenants/acme/fields/lead", key: fixture.acmeKey).json["customFields"]?.arrayValue?.first?["min"] == 0)
+            // Edit: the form comes filled in; saving the same name with a new rule redefines the field.
+            let edit = try await client.call(.get, "/admin/fields?entity=lead&edit=employees", key: nil, headers: [.cookie: cookie])
+            #expect(edit.text.contains("Edit a field") && edit.text.contains("id=\"fd-name\" name=\"name\" value=\"employees\""), "\(edit.text)")
+            let stricter = [("_csrf", csrf), ("entity", "lead"), ("name", "employees"), ("type", "number"), ("min", "1"), ("required", "true")]
+            #expect(try await client.call(.post, "/admin/fields", key: nil, body: encode(stricter), headers: formHeaders(cookie: cookie)).status == .seeOther)
+            let redefined = try await client.call(.get, "/v1/tenants/acme/fields/lead", key: fixture.acmeKey).json["customFields"]?.arrayValue?.first
+            #expect(redefined?["min"] == 1 && redefined?["required"] == true, "\(String(describing: redefined))")
+            let badBound = [("_csrf", csrf), ("entity", "lead"), ("name", "size"), ("type", "number"), ("min", "lots")]
+            let unread = try await client.call(.post, "/admin/fields", key: nil, body: encode(badBound), headers: formHeaders(cookie: cookie))
+            #expect(unread.status == .badRequest && unread.text.contains("(field <code>min</code>)"), "\(unread.text)")
+            // Retire: no new writes, listed as retired.
+            let retire = [("_csrf", csrf), ("entity", "lead"), ("name", "employees")]
+            let retired = try await client.call(.post, "/admin/fields/retire", key: nil, body: encode(retire), headers: formHeaders(cookie: cookie))
+            #expect(retired.status == .seeOther && retired.headers[.location] == "/admin/fields?done=retired")
+            #expect(try await client.call(.get, "/v1/tenants/acme/fields/lead", key: fixture.acmeKey).json["retired"] == ["employees"])
+            let again = try await client.call(.post, "/admin/fields/retire", key: nil, body: encode(retire), headers: formHeaders(cookie: cookie))
+            #expect(again.status == .notFound && again.text.contains("not_found"), "retiring a retired field: \(again.status)")
             // A non-admin's save is refused by the service, and the page says why.
             let (salesCookie, salesCsrf) = try await login(client, key: fixture.salesKey)
             let refused = try await client.call(.post, "/admin/fields", key: nil, body: encode(fields + [("_csrf", salesCsrf)]), headers: formHeaders(cookie: salesCookie))
