@@ -40,7 +40,11 @@ extension PageRoutes {
             let payload = envelope["payload"] ?? .null
             let at = envelope["occurredAt"]?.stringValue ?? ""
             let actor = envelope["actor"]?.stringValue ?? entry.actor
-            timeline.append(["type": type, "actor": actor, "occurredAt": at, "summary": Self.summary(type: type, payload: payload)])
+            var line: [String: Any] = ["type": type, "actor": actor, "occurredAt": at]
+            // Mustache shows a section for any string, the empty one too.
+            let summary = Self.summary(type: type, payload: payload)
+            if !summary.isEmpty { line["summary"] = summary }
+            timeline.append(line)
             if type == "interaction.logged" {
                 let files: [[String: Any]] = (payload["attachments"]?.arrayValue ?? []).map { file in
                     ["name": file["name"]?.stringValue ?? "", "sha256": file["sha256"]?.stringValue ?? "", "contentType": file["contentType"]?.stringValue ?? "",
@@ -51,11 +55,13 @@ extension PageRoutes {
             }
         }
         var context: [String: Any] = [
-            "entity": entity, "id": id, "title": QueueDashboardSource.title(of: document), "stage": stage, "version": version,
+            "entity": entity, "id": id, "stage": stage, "version": version,
             "definitionVersion": definitionVersion, "csrf": session.csrf, "hasActions": !actions.isEmpty, "actions": actions,
             "fields": fields, "timeline": timeline, "interactions": interactions,
             "interactionKinds": Interaction.Kind.allCases.map(\.rawValue), "maxUploadBytes": gateway.settings.maxUploadBytes,
         ]
+        let title = QueueDashboardSource.title(of: document)
+        if !title.isEmpty { context["title"] = title }
         if let notice = Self.notice(notice) { context["notice"] = notice }
         if let error { context["error"] = error }
         return render("record", title: "\(entity) \(id)", status: status, context: context, session: session.layout)

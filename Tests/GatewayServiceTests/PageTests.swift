@@ -97,6 +97,7 @@ struct PageTests {
             #expect(created.status == .seeOther && created.headers[.location] == "/records/lead/L-50?done=created")
             let record = try await client.call(.get, "/records/lead/L-50", key: nil, headers: [.cookie: cookie])
             #expect(record.text.contains("id=\"stage\">new<") && record.text.contains("qualify → qualified"), "\(record.text)")
+            #expect(record.text.contains("<strong>lead.created</strong> by u-17</li>"), "an entry without a summary has no dangling colon")
             let apply = [("_csrf", csrf), ("action", "qualify"), ("expectedVersion", "1")]
             #expect(try await client.call(.post, "/records/lead/L-50/apply", key: nil, body: encode(apply), headers: formHeaders(cookie: cookie)).status == .seeOther)
             #expect(try await client.call(.get, "/v1/tenants/acme/leads/L-50", key: fixture.acmeKey).json["stage"] == "qualified")
