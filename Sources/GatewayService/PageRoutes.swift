@@ -103,7 +103,11 @@ struct PageRoutes: Sendable {
             }
             let form: PostedForm
             if let boundary = request.headers[.contentType].flatMap(MultipartForm.boundary(of:)) {
-                guard let parsed = try? MultipartForm(body: Array(buffer: bytes), boundary: boundary) else { return forbidden("The form could not be read.") }
+                guard let parsed = try? MultipartForm(body: Array(buffer: bytes), boundary: boundary) else {
+                    return render("message", title: "Unreadable form", status: .badRequest,
+                                  context: ["heading": "Unreadable form", "text": "The form's multipart body could not be read.", "link": "/", "linkText": "Dashboard"],
+                                  session: session.layout)
+                }
                 form = .multipart(parsed)
             } else {
                 form = .urlEncoded(Array(buffer: bytes))
