@@ -55,10 +55,12 @@ struct ApiTests {
             #expect(try await client.call(.patch, "/v1/tenants/acme/opportunities/O-1", key: key, json: ["data": ["amount": 1], "expectedVersion": 1]).status == .conflict)
 
             // The record's history, with the refused attempts.
-            try await Task.sleep(for: .milliseconds(300))
-            let history = try await client.call(.get, "/v1/tenants/acme/lead/L-1/history", key: key)
-            let types = history.json.arrayValue?.compactMap { $0["type"]?.stringValue } ?? []
-            #expect(types.contains("lead.created") && types.contains("lead.stage_changed"), "\(types)")
+            // The history is audit-service's, written a moment after the outcome.
+            #expect(try await eventually {
+                let history = try await client.call(.get, "/v1/tenants/acme/lead/L-1/history", key: key)
+                let types = history.json.arrayValue?.compactMap { $0["type"]?.stringValue } ?? []
+                return types.contains("lead.created") && types.contains("lead.stage_changed") && types.contains("command.rejected")
+            })
         }
         await fixture.stop()
     }

@@ -1,4 +1,5 @@
 import Contracts
+import CrmRedis
 import Foundation
 @testable import GatewayService
 import HTTPTypes
@@ -106,6 +107,23 @@ struct PageTests {
             let conflict = try await client.call(.post, "/records/lead/L-50/apply", key: nil, body: encode(stale), headers: formHeaders(cookie: cookie))
             #expect(conflict.status == .conflict && conflict.text.contains("conflict"), "\(conflict.text)")
             #expect(try await client.call(.get, "/records/lead/L-404", key: nil, headers: [.cookie: cookie]).status == .notFound)
+            // Logging an interaction with a file from the record page (multipart, with the CSRF token as a part).
+            let boundary = "page-boundary"
+            var upload: [UInt8] = []
+            for (name, value) in [("_csrf", csrf), ("kind", "meeting"), ("notes", "Met at the fair.")] {
+                upload += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
+            }
+            upload += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"files\"; filename=\"card.txt\"\r\nContent-Type: text/plain\r\n\r\nAda, Analytical Engines\r\n--\(boundary)--\r\n".utf8)
+            let logged = try await client.call(.post, "/records/lead/L-50/interactions", key: nil, body: upload,
+                                               headers: [.cookie: cookie, .contentType: "multipart/form-data; boundary=\(boundary)"])
+            #expect(logged.status == .seeOther && logged.headers[.location] == "/records/lead/L-50?done=logged", "\(logged.text)")
+            // The page reads interactions from the audit history, which audit-service writes a moment later.
+            let sha = Checksum.sha256(Array("Ada, Analytical Engines".utf8))
+            #expect(try await eventually {
+                let page = try await client.call(.get, "/records/lead/L-50", key: nil, headers: [.cookie: cookie]).text
+                return page.contains("/attachments/\(sha)") && page.contains("Met at the fair.")
+            })
+            #expect(try await client.call(.get, "/attachments/\(sha)", key: nil, headers: [.cookie: cookie]).text == "Ada, Analytical Engines")
             // The dashboard's panel lists what is assigned to the user.
             try await fixture.command("acme", "u-17", "assignment.request", ["subject": "lead:L-50", "strategy": "manual", "assignee": "u-30"])
             let (salesCookie, _) = try await login(client, key: fixture.salesKey)
