@@ -31,10 +31,13 @@ test-acl: deps
 	@bash deploy/check-acl.sh > .build/check-acl.log 2>&1 || { cat .build/check-acl.log; exit 1; }
 	@tail -n 1 .build/check-acl.log
 
+# The browser test (headless Chromium) runs on its own after the rest, so its load does not slow
+# the timing-sensitive service tests that run in parallel.
 test: deps
 	swift build --build-tests
 	@$(MAKE) --no-print-directory test-acl
-	swift test --skip-build
+	swift test --skip-build --skip BrowserTests
+	swift test --skip-build --filter BrowserTests
 
 test-setup: deps
 	@scripts/try-as-new-user.sh
