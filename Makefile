@@ -7,7 +7,7 @@ SHELL := /bin/bash
 help:
 	@echo "make run    build, start Redis + every service under .run/, load a demo tenant"
 	@echo "make stop   stop what make run started"
-	@echo "make test   install what is missing, build, run every test against a real redis-server"
+	@echo "make test   install what is missing, build, run every test against a real redis-server (the pages in headless Chromium too)"
 	@echo "make bench  measure the speed targets of DESIGN §5 beside redis-benchmark"
 	@echo "make cluster-test  the Redis Cluster suites alone (6 local nodes, a resharding, a failover)"
 	@echo "make chaos  5 seeds of the fault-injection suite (SIGKILL, SIGSTOP, Redis crash) with invariants"
@@ -37,10 +37,13 @@ test-deploy: deps
 	@python3 scripts/check_deploy.py > .build/check-deploy.log 2>&1 || { cat .build/check-deploy.log; exit 1; }
 	@tail -n 1 .build/check-deploy.log
 
+# The browser test (headless Chromium) runs on its own after the rest, so its load does not slow
+# the timing-sensitive service tests that run in parallel.
 test: deps
 	swift build --build-tests
 	@$(MAKE) --no-print-directory test-acl test-deploy
-	swift test --skip-build
+	swift test --skip-build --skip BrowserTests
+	swift test --skip-build --filter BrowserTests
 
 test-setup: deps
 	@scripts/try-as-new-user.sh

@@ -431,6 +431,10 @@ allow $u ZRANGE "$S:audit:hist:acme:lead:L1" 0 -1
 allow $u XRANGE "$S:dlq" - +
 allow $u XLEN "$S:dlq"
 allow $u XINFO GROUPS "$S:events"
+allow $u XINFO GROUPS "$S:cmd:pipeline"
+allow $u HMGET "$S:timers:clocks" "acme:lead:L1:first_response"
+deny $u HGETALL "$S:timers:clocks"
+deny $u XREADGROUP GROUP g c COUNT 1 STREAMS "$S:cmd:pipeline" ">"
 allow $u GET crm:health:pipeline-service:p-1
 allow $u GET crm:metrics:pipeline-service:p-1
 allow $u SCAN 0 MATCH 'crm:health:*' COUNT 100

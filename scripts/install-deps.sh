@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing need and is missing: redis-server, redis-tools,
-# libhiredis-dev and systemd-analyze from Debian, Python's jsonschema for the contract checks, aiosmtpd for the email tests,
-# kubernetes-validate and check-jsonschema (bundled Kubernetes and compose schemas) for the deployment checks. Uses sudo when not root.
+# libhiredis-dev and systemd-analyze from Debian, chromium and chromium-driver for the browser test,
+# Python's jsonschema for the contract checks, aiosmtpd for the email tests, selenium for the browser
+# test, kubernetes-validate and check-jsonschema (bundled Kubernetes and compose schemas) for the
+# deployment checks. Uses sudo when not root.
 set -euo pipefail
 
 sudo_cmd=()
@@ -12,6 +14,8 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
 [[ -f /usr/include/hiredis/hiredis.h ]] || missing+=(libhiredis-dev)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+[[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
 if ((${#missing[@]})); then
     echo "installing ${missing[*]}"
     "${sudo_cmd[@]}" apt-get update -qq
@@ -32,5 +36,9 @@ if ! python3 -c 'import kubernetes_validate, check_jsonschema, yaml' 2>/dev/null
     echo "installing kubernetes-validate and check-jsonschema for python3 (offline schemas of make test-deploy)"
     python3 -m pip install --quiet kubernetes-validate check-jsonschema pyyaml 2>/dev/null \
         || python3 -m pip install --quiet --break-system-packages kubernetes-validate check-jsonschema pyyaml
+fi
+if ! python3 -c 'import selenium' 2>/dev/null; then
+    echo "installing selenium for python3 (the browser test of the gateway's pages)"
+    python3 -m pip install --quiet selenium 2>/dev/null || python3 -m pip install --quiet --break-system-packages selenium
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.1 or newer (see README.md)" >&2; exit 1; }

@@ -79,9 +79,13 @@ export CRM_REDIS_URL=$(url crmctl)
 for example in contracts/v1/examples/*.json; do
     if grep -q '"kind": *"command"' "$example"; then "$bin/crmctl" publish "$example" > /dev/null; fi
 done
+# Each demo lead is assigned to u-17 (the demo key's user; the examples allow self-assignment), so
+# the dashboard lists them.
 for n in 1 2 3 4 5; do
     printf '{"id":"demo-lead-%s","type":"lead.create","version":1,"kind":"command","tenant":"acme","actor":"u-17","occurredAt":"2026-11-24T21:00:0%s.000Z","payload":{"leadId":"L-20%s","data":{"name":"Demo lead %s","score":%s}}}' \
         "$n" "$n" "$n" "$n" "$((n * 20))" | "$bin/crmctl" publish - > /dev/null
+    printf '{"id":"demo-assign-%s","type":"assignment.request","version":1,"kind":"command","tenant":"acme","actor":"u-17","occurredAt":"2026-11-24T21:00:1%s.000Z","payload":{"subject":"lead:L-20%s","strategy":"manual","assignee":"u-17"}}' \
+        "$n" "$n" "$n" | "$bin/crmctl" publish - > /dev/null || true
 done
 
 # A demo API key for the gateway, made once (only its hash is stored in Redis).
@@ -93,9 +97,10 @@ cat <<MSG
 Nexus CRM is running.
   Redis:     redis://127.0.0.1:$port  (AOF under .run/redis, ACL users from deploy/users.acl)
   Services:  pipeline, assignment, sla-timer, integration, audit  (logs in .run/logs/)
-  Gateway:   http://127.0.0.1:$http_port  (POST /v1/commands, GET /healthz, GET /metrics)
+  Dashboard: http://127.0.0.1:$http_port/  (log in with the API key below)
+  Gateway:   http://127.0.0.1:$http_port/v1  (API: /v1/openapi.json; GET /healthz, GET /metrics)
   API key:   $api_key  (user u-17 of tenant acme; also in .run/demo-api-key)
-  Demo:      tenant "acme": a lead pipeline and 6 leads
+  Demo:      tenant "acme": a lead pipeline and 6 leads, 5 of them assigned to u-17
 
 Try:
   source .run/env

@@ -20,8 +20,12 @@ status=$(curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer $(cat 
 status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/v1/tenants/acme/leads/L-1001")
 [[ $status == 401 ]] || { echo "FAIL: the gateway answered $status without a key"; exit 1; }
 echo "the gateway serves the demo key, and refuses requests without one"
+# The dashboard, logged in with the demo key's cookie, lists the demo leads assigned to its user.
+page=$(curl -s -H "cookie: crm_session=$(cat .run/demo-api-key)" "http://127.0.0.1:$http_port/")
+grep -q 'href="/records/lead/L-201"' <<< "$page" || { echo "FAIL: the dashboard does not list the demo lead L-201"; exit 1; }
+echo "the dashboard lists the demo leads"
 make stop
 sleep 0.5
 left=$(pgrep -f "$clone/" || true)
 [[ -z $left ]] || { echo "FAIL: processes left behind: $left"; exit 1; }
-echo "new-user check: 3 passed, 0 failed"
+echo "new-user check: 4 passed, 0 failed"

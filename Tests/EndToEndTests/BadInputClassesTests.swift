@@ -96,8 +96,10 @@ struct BadInputClassesTests {
                                                                                         "http://127.0.0.1:\(port)/v1/commands"], input: Data(body))
             let status = Int(http.output.split(separator: "\n").last ?? "") ?? 0
             // The gateway refuses what cannot be published itself (400, 413); a key of tenant acme
-            // sending another tenant's command is 403; the rest are the service's rejections (422).
-            #expect(item.parked ? [400, 413].contains(status) : (status == 422 || (item.expected == "not_found" && status == 403)),
+            // sending another tenant's command is 403; the rest are the service's rejections, by
+            // their code: 409 conflict, 413 too_large, 422 any other rule.
+            let refusal = ["conflict": 409, "too_large": 413][item.expected] ?? 422
+            #expect(item.parked ? [400, 413].contains(status) : (status == refusal || (item.expected == "not_found" && status == 403)),
                     "\(item.name) via the gateway: \(status) \(http.output.prefix(200))")
             seen.append("gateway→\(status)")
             // 3. crmctl publish.

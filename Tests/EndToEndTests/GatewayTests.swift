@@ -53,8 +53,11 @@ struct GatewayTests {
         for (path, operations) in document["paths"]?.objectValue ?? [:] {
             for method in (operations.objectValue ?? [:]).keys { described.insert("\(method.uppercased()) \(path)") }
         }
-        let source = try String(contentsOf: ServiceProcess.packageRoot.appendingPathComponent("Sources/GatewayService/GatewayRoutes.swift"), encoding: .utf8)
-        let registered = Set(source.matches(of: /router\.(get|post|put|delete)\("([^"]*)"\)/).map { match in
+        // Every API route of every gateway source file (pages register on `pages`, not `router`).
+        let folder = ServiceProcess.packageRoot.appendingPathComponent("Sources/GatewayService")
+        let files = (FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? []).filter { $0.pathExtension == "swift" }
+        let source = try files.map { try String(contentsOf: $0, encoding: .utf8) }.joined(separator: "\n")
+        let registered = Set(source.matches(of: /router\.(get|post|put|patch|delete)\("([^"]*)"\)/).map { match in
             let path = "/" + match.output.2.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
             return "\(match.output.1.uppercased()) \(path)"
         })
@@ -141,6 +144,47 @@ struct GatewayTests {
 
         gateway.signal(SIGTERM)
         #expect(await gateway.waitForExit() == 0, "\(gateway.log)")
+        await deployment.stopAll()
+    }
+
+    @Test("the typed /v1 writes through the real gateway binary: 200, 409, 413 upload, 404 across tenants, 429 with Retry-After")
+    func typedWritesOverHTTP() async throws {
+        let deployment = try await Deployment()
+        for service in ["pipeline-service", "assignment-service", "audit-service"] { try await deployment.start(service) }
+        let acme = try await apiKey(deployment, tenant: "acme")
+        let globex = try await apiKey(deployment, tenant: "globex", user: "u-9")
+        let gateway = try await deployment.start("gateway", extra: ["CRM_HTTP_PORT": "0", "CRM_MAX_UPLOAD_BYTES": "2048",
+                                                                    "CRM_RATE_LIMIT_PER_MINUTE": "1", "CRM_RATE_LIMIT_BURST": "12"])
+        let port = try #require(gateway.log.split(separator: " ").first { $0.hasPrefix("http.port=") }?.dropFirst("http.port=".count))
+        let base = "http://127.0.0.1:\(port)/v1/tenants/acme"
+        key.value.withLock { $0 = acme }
+        let definition = try Data(contentsOf: Deployment.examples.appendingPathComponent("01-definition.publish.json"))
+        #expect(try await http("POST", "http://127.0.0.1:\(port)/v1/commands", body: definition).status == 200)
+        let created = try await http("POST", "\(base)/leads", body: Data(#"{"leadId":"L-1","data":{"name":"Ada","score":70}}"#.utf8))
+        #expect(created.status == 200 && created.body.contains("command.accepted"), "\(created.body)")
+        #expect(try await http("PATCH", "\(base)/leads/L-1", body: Data(#"{"data":{"score":75},"expectedVersion":1}"#.utf8)).status == 200)
+        let stale = try await http("PATCH", "\(base)/leads/L-1", body: Data(#"{"data":{"score":76},"expectedVersion":1}"#.utf8))
+        #expect(stale.status == 409 && stale.body.contains("\"field\":\"payload.expectedVersion\""), "\(stale.body)")
+        #expect(try await http("POST", "\(base)/leads/L-1/actions", body: Data(#"{"action":"qualify"}"#.utf8)).status == 200)
+        #expect(try await http("GET", "\(base)/leads/L-1").body.contains("\"stage\":\"qualified\""))
+        #expect(try await http("GET", "\(base)/leads/L-1", key: globex).status == 404, "another tenant's record is not found")
+        #expect(try await http("POST", "\(base)/leads", body: Data(#"{"data":{"name":"x"}}"#.utf8), key: globex).status == 404)
+        // An upload over CRM_MAX_UPLOAD_BYTES is refused before anything is published.
+        let big = deployment.logs.appendingPathComponent("big.bin")
+        try Data(repeating: 65, count: 4096).write(to: big)
+        let upload = try await ServiceProcess.runTool("/usr/bin/curl", arguments: [
+            "-s", "-o", "/dev/stdout", "-w", "\n%{http_code}", "-H", "authorization: Bearer \(acme)", "-F", "kind=call", "-F", "subject=lead:L-1",
+            "-F", "notes=big", "-F", "files=@\(big.path)", "\(base)/interactions"])
+        #expect(upload.output.hasSuffix("413") && upload.output.contains("too_large"), "\(upload.output)")
+        // The key has made 7 requests; its burst of 12 runs out (one more a minute) and the 13th is 429.
+        var statuses: [Int] = []
+        for _ in 0..<6 { statuses.append(try await http("GET", "\(base)/leads/L-1").status) }
+        #expect(statuses.contains(429), "\(statuses)")
+        let limited = try await ServiceProcess.runTool("/usr/bin/curl", arguments: ["-s", "-D", "-", "-o", "/dev/null", "-H", "authorization: Bearer \(acme)", "\(base)/leads/L-1"])
+        #expect(limited.output.lowercased().contains("retry-after:"), "\(limited.output)")
+        #expect(try await http("GET", "http://127.0.0.1:\(port)/v1/tenants/globex/leads/L-1", key: globex).status == 404, "the limit is per key")
+        gateway.signal(SIGTERM)
+        #expect(await gateway.waitForExit() == 0)
         await deployment.stopAll()
     }
 }
