@@ -48,6 +48,7 @@ public struct GatewayRoutes: Sendable {
                 try await self.history(tenant: tenant, entity: context.parameters.get("entity") ?? "", id: context.parameters.get("id") ?? "")
             }
         }
+        registerDashboard(on: router)
     }
 
     /// Who a request acts as: the tenant and user of its API key.

@@ -48,6 +48,7 @@ enum OpenAPIDocument {
             "summary": "A record's audit entries, oldest first", "security": secured, "parameters": parameters(["tenant", "entity", "id"]),
             "responses": ["200": ["description": "audit entries", "content": ["application/json": ["schema": ["type": "array"]]]], "400": error, "401": error, "404": error],
         ]]
+        paths.merge(DashboardOpenAPI.paths(error: error, json: json, secured: secured)) { first, _ in first }
         return [
             "openapi": "3.1.0",
             "info": ["title": "Nexus CRM gateway", "version": "1",

@@ -53,7 +53,9 @@ struct GatewayTests {
         for (path, operations) in document["paths"]?.objectValue ?? [:] {
             for method in (operations.objectValue ?? [:]).keys { described.insert("\(method.uppercased()) \(path)") }
         }
-        let source = try String(contentsOf: ServiceProcess.packageRoot.appendingPathComponent("Sources/GatewayService/GatewayRoutes.swift"), encoding: .utf8)
+        let routesFolder = ServiceProcess.packageRoot.appendingPathComponent("Sources/GatewayService")
+        let source = try FileManager.default.contentsOfDirectory(atPath: routesFolder.path).filter { $0.hasSuffix(".swift") }.sorted()
+            .map { try String(contentsOf: routesFolder.appendingPathComponent($0), encoding: .utf8) }.joined(separator: "\n")
         let registered = Set(source.matches(of: /router\.(get|post|put|delete)\("([^"]*)"\)/).map { match in
             let path = "/" + match.output.2.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
             return "\(match.output.1.uppercased()) \(path)"

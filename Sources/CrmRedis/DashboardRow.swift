@@ -1,0 +1,74 @@
+/// Reads a dashboard row as the projection's Lua writes it (cjson: one flat object of strings and
+/// numbers). A page decodes up to a thousand rows, so this reads the bytes directly rather than
+/// going through a general JSON parser.
+struct DashboardRow {
+    var strings: [String: String] = [:]
+    var numbers: [String: Double] = [:]
+
+    init?(_ bytes: [UInt8]) {
+        var index = 0
+        func skipSpace() { while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x09 || bytes[index] == 0x0D { index += 1 } }
+        func string() -> String? {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+            index += 1
+            var out: [UInt8] = []
+            while index < bytes.count {
+                let byte = bytes[index]
+                index += 1
+                if byte == UInt8(ascii: "\"") { return String(decoding: out, as: UTF8.self) }
+                guard byte == UInt8(ascii: "\\") else { out.append(byte); continue }
+                guard index < bytes.count else { return nil }
+                let escaped = bytes[index]
+                index += 1
+                switch escaped {
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "u"):
+                    guard index + 4 <= bytes.count, let code = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16),
+                          let scalar = Unicode.Scalar(code) else { return nil }
+                    index += 4
+                    out += Array(String(Character(scalar)).utf8)
+                default: out.append(escaped)
+                }
+            }
+            return nil
+        }
+        skipSpace()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "{") else { return nil }
+        index += 1
+        while true {
+            skipSpace()
+            guard index < bytes.count else { return nil }
+            if bytes[index] == UInt8(ascii: "}") { return }
+            if bytes[index] == UInt8(ascii: ",") { index += 1; skipSpace() }
+            guard let key = string() else { return nil }
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
+            index += 1
+            skipSpace()
+            guard index < bytes.count else { return nil }
+            if bytes[index] == UInt8(ascii: "\"") {
+                guard let value = string() else { return nil }
+                strings[key] = value
+            } else {
+                let start = index
+                while index < bytes.count, bytes[index] != UInt8(ascii: ","), bytes[index] != UInt8(ascii: "}") { index += 1 }
+                // Anything else cjson writes here is a number (the projection stores no booleans, arrays or nulls).
+                guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self).trimmingSpaces) else { return nil }
+                numbers[key] = value
+            }
+        }
+    }
+}
+
+private extension String {
+    var trimmingSpaces: String {
+        var text = Substring(self)
+        while text.first == " " { text = text.dropFirst() }
+        while text.last == " " { text = text.dropLast() }
+        return String(text)
+    }
+}
