@@ -63,6 +63,7 @@ struct DashboardTests {
         ]))
         try await accepted(command("definition.publish", [
             "entity": "opportunity", "name": "Deals", "stages": [["name": "open", "initial": true], ["name": "won", "terminal": "won"]],
+            "transitions": [["action": "win", "from": ["open"], "to": "won"]],
         ]))
         for id in ["L-1", "L-2", "L-3"] { try await accepted(command("lead.create", ["leadId": .string(id)])) }
         try await accepted(command("opportunity.create", ["opportunityId": "O-1"]))
@@ -151,6 +152,7 @@ struct DashboardTests {
             #expect(result.accepted)
             let lead = try await client.send(command("definition.publish", [
                 "entity": "lead", "name": "Leads", "stages": [["name": "new", "initial": true], ["name": "won", "terminal": "won"]],
+                "transitions": [["action": "win", "from": ["new"], "to": "won"]],
             ], tenant: tenant), timeout: .seconds(20))
             #expect(lead.accepted)
         }
@@ -214,7 +216,8 @@ struct DashboardTests {
             } while cursor != nil && pages < 100
             try await inserting.value
             #expect(Set(seen).count == seen.count, "\(sort): a record came twice")
-            #expect(Set((0..<300).map { "lead:P-\($0)" }).isSubset(of: Set(seen)), "\(sort): a record was skipped")
+            let missed = Set((0..<300).map { "lead:P-\($0)" }).subtracting(seen)
+            #expect(missed.isEmpty, "\(sort): \(missed.count) records skipped, e.g. \(missed.sorted().prefix(5))")
         }
         #expect(try await deployment.drained(shard.commands(.pipeline), timeout: .seconds(60)))
         // The whole set in pages of 1,000 (the maximum) for the same answer as one read of all.
