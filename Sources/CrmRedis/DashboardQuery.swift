@@ -33,16 +33,16 @@ public struct DashboardItem: Sendable, Equatable {
     }
 
     init?(member: String, row: [UInt8]) {
-        guard let value = DashboardRow(row), let kind = value.strings["kd"], let stage = value.strings["s"] else { return nil }
+        guard let value = DashboardRow(row), let kind = value.kind, let stage = value.stage else { return nil }
         subject = member
         self.kind = kind
         self.stage = stage
-        owner = value.strings["u"].flatMap { $0.isEmpty ? nil : $0 }
-        team = value.strings["t"].flatMap { $0.isEmpty ? nil : $0 }
-        sla = value.strings["a"]
-        slaDue = value.numbers["d"].map { Int64($0) }
-        pendingApprovals = Int(value.numbers["p"] ?? 0)
-        createdAt = Int64(value.numbers["c"] ?? 0)
+        owner = value.owner.flatMap { $0.isEmpty ? nil : $0 }
+        team = value.team.flatMap { $0.isEmpty ? nil : $0 }
+        sla = value.sla
+        slaDue = value.due.map { Int64($0) }
+        pendingApprovals = Int(value.approvals ?? 0)
+        createdAt = Int64(value.created ?? 0)
     }
 }
 

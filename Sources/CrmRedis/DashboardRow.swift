@@ -2,8 +2,14 @@
 /// numbers). A page decodes up to a thousand rows, so this reads the bytes directly rather than
 /// going through a general JSON parser.
 struct DashboardRow {
-    var strings: [String: String] = [:]
-    var numbers: [String: Double] = [:]
+    var kind: String?
+    var stage: String?
+    var owner: String?
+    var team: String?
+    var sla: String?
+    var created: Double?
+    var due: Double?
+    var approvals: Double?
 
     init?(_ bytes: [UInt8]) {
         var index = 0
@@ -44,7 +50,16 @@ struct DashboardRow {
             guard index < bytes.count else { return nil }
             if bytes[index] == UInt8(ascii: "}") { return }
             if bytes[index] == UInt8(ascii: ",") { index += 1; skipSpace() }
-            guard let key = string() else { return nil }
+            // Keys are one or two ASCII letters (DashboardLua): read them as a number, not a String.
+            guard index + 2 < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+            var key = UInt16(bytes[index + 1])
+            index += 2
+            if bytes[index] != UInt8(ascii: "\"") {
+                key = key << 8 | UInt16(bytes[index])
+                index += 1
+            }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+            index += 1
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
             index += 1
@@ -52,15 +67,34 @@ struct DashboardRow {
             guard index < bytes.count else { return nil }
             if bytes[index] == UInt8(ascii: "\"") {
                 guard let value = string() else { return nil }
-                strings[key] = value
+                switch key {
+                case Self.key("kd"): kind = value
+                case Self.key("s"): stage = value
+                case Self.key("u"): owner = value
+                case Self.key("t"): team = value
+                case Self.key("a"): sla = value
+                default: break
+                }
             } else {
                 let start = index
                 while index < bytes.count, bytes[index] != UInt8(ascii: ","), bytes[index] != UInt8(ascii: "}") { index += 1 }
                 // Anything else cjson writes here is a number (the projection stores no booleans, arrays or nulls).
                 guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self).trimmingSpaces) else { return nil }
-                numbers[key] = value
+                switch key {
+                case Self.key("c"): created = value
+                case Self.key("d"): due = value
+                case Self.key("p"): approvals = value
+                default: break
+                }
             }
         }
+    }
+}
+
+extension DashboardRow {
+    static func key(_ name: StaticString) -> UInt16 {
+        let bytes = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        return bytes.count == 1 ? UInt16(bytes[0]) : UInt16(bytes[0]) << 8 | UInt16(bytes[1])
     }
 }
 

@@ -4,6 +4,7 @@ import CrmRedis
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// `GET /v1/tenants/{tenant}/dashboard/pending` and `/dashboard/funnel`: the dashboard projection the
 /// services keep (FUN-CRM-0281, USE-CRM-0557), read with `DashboardQuery`.
@@ -41,9 +42,9 @@ extension GatewayRoutes {
         }
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let page = try await DashboardQuery(pool: client.pool, router: client.router).pending(tenant: tenant, filter: filter, now: now)
-        var body: [String: JSONValue] = ["items": .array(page.items.map { $0.json(now: now) }), "scanned": .integer(Int64(page.scanned))]
-        if let next = page.next { body["next"] = .string(next.token) }
-        return json(.ok, .object(body))
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: page.json(now: now))))
     }
 
     /// `{funnel: {lead: [{stage, open}…], opportunity: […]}, open: {lead: n, opportunity: n}}`.

@@ -7,9 +7,9 @@ import RedisClient
 
 /// `crmctl bench-dashboard`: the dashboard query target (DESIGN §5, PER-CRM-0330): loads N open
 /// records into a tenant's projection (with the projection's own Lua, in batches, not through the
-/// services: 100,000 commands would take minutes), then times 1,000-item pages read as the gateway
-/// reads them (`DashboardQuery`, one script run in Redis plus decoding): the first page, a page deep
-/// in the set (by cursor), and a filtered page (owner + SLA at risk). Prints one JSON line.
+/// services: 100,000 commands would take minutes), then times 1,000-item pages as the gateway makes
+/// them, HTTP aside (`DashboardQuery`: two round trips to Redis, decoding, the JSON body): the first
+/// page, a page deep in the set (by cursor), and a filtered page (owner + SLA at risk). Prints one JSON line.
 struct BenchDashboard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-dashboard",
@@ -73,15 +73,19 @@ struct BenchDashboard: AsyncParsableCommand {
         for (name, filter) in [("first", first), ("deep", deep), ("filtered", filtered)] {
             var samples: [Double] = []
             var items = 0
+            var bytes = 0
             for round in 0..<(reads + 5) {
                 let started = ContinuousClock.now
                 let page = try await query.pending(tenant: tenant, filter: filter, now: now)
+                let body = page.json(now: now)
                 if round >= 5 { samples.append((ContinuousClock.now - started).seconds * 1000) }
                 items = page.items.count
+                bytes = body.count
             }
             samples.sort()
             func percentile(_ p: Double) -> JSONValue { .number((samples[min(samples.count - 1, Int(Double(samples.count) * p))] * 1000).rounded() / 1000) }
             report["\(name)_items"] = .integer(Int64(items))
+            report["\(name)_bytes"] = .integer(Int64(bytes))
             report["\(name)_p50_ms"] = percentile(0.5)
             report["\(name)_p99_ms"] = percentile(0.99)
         }
@@ -102,6 +106,7 @@ struct BenchDashboard: AsyncParsableCommand {
         return filter.cursor
     }
 
+    /// Deletes the tenant's projection synchronously (DEL, not UNLINK), so the memory measured after is the load's.
     private func clear(prefix: String, pool: RedisPool) async throws {
         var cursor = "0"
         repeat {
@@ -109,7 +114,7 @@ struct BenchDashboard: AsyncParsableCommand {
             let parts = reply.array ?? []
             cursor = parts.first?.string ?? "0"
             let keys = (parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.string)
-            if !keys.isEmpty { try await pool.send(RedisCommand("UNLINK", keys)) }
+            if !keys.isEmpty { try await pool.send(RedisCommand("DEL", keys)) }
         } while cursor != "0"
     }
 

@@ -182,6 +182,9 @@ struct DashboardTests {
         #expect(try await http("\(base)/globex/dashboard/funnel", key: keys["acme"]).status == 404)
         let own = try await http("\(base)/globex/dashboard/pending", key: keys["globex"])
         #expect(own.status == 200 && own.body["items"]?.arrayValue?.map { $0["subject"] } == ["lead:G-1"], "\(own.body)")
+        let item = try #require(own.body["items"]?.arrayValue?.first)
+        #expect(item["kind"] == "lead" && item["id"] == "G-1" && item["stage"] == "new" && item["pendingApprovals"] == 0 && item["owner"] == nil)
+        #expect(item["createdAt"]?.stringValue?.hasSuffix("Z") == true && (item["ageSeconds"]?.doubleValue ?? -1) >= 0, "\(item)")
 
         // Bad parameters: 400 with the code and the parameter.
         for (query, code, field) in [("sort=random", "invalid_parameter", "sort"), ("limit=1001", "invalid_parameter", "limit"),
