@@ -7,17 +7,19 @@ extension DashboardPage {
     public func json(now: Int64) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(64 + items.count * 260)
-        out += Array(#"{"items":["#.utf8)
+        out.append(contentsOf: #"{"items":["#.utf8)
         for (index, item) in items.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             item.appendJSON(to: &out, now: now)
         }
         out.append(UInt8(ascii: "]"))
         if let next {
-            out += Array(#","next":"#.utf8)
+            out.append(contentsOf: #","next":"#.utf8)
             JSONBytes.string(next.token, to: &out)
         }
-        out += Array(#","scanned":\#(scanned)}"#.utf8)
+        out.append(contentsOf: #","scanned":"#.utf8)
+        JSONBytes.integer(Int64(scanned), to: &out)
+        out.append(UInt8(ascii: "}"))
         return out
     }
 }
@@ -25,39 +27,77 @@ extension DashboardPage {
 extension DashboardItem {
     /// The same object as `json(now:)`, keys sorted, appended to `out`.
     func appendJSON(to out: inout [UInt8], now: Int64) {
-        out += Array(#"{"ageSeconds":\#(max(0, now - createdAt) / 1000),"createdAt":"#.utf8)
-        JSONBytes.string(InstantText.rfc3339(milliseconds: createdAt), to: &out)
-        out += Array(#","id":"#.utf8)
+        out.append(contentsOf: #"{"ageSeconds":"#.utf8)
+        JSONBytes.integer(max(0, now - createdAt) / 1000, to: &out)
+        out.append(contentsOf: #","createdAt":"#.utf8)
+        JSONBytes.instant(createdAt, to: &out)
+        out.append(contentsOf: #","id":"#.utf8)
         JSONBytes.string(id, to: &out)
-        out += Array(#","kind":"#.utf8)
+        out.append(contentsOf: #","kind":"#.utf8)
         JSONBytes.string(kind, to: &out)
         if let owner {
-            out += Array(#","owner":"#.utf8)
+            out.append(contentsOf: #","owner":"#.utf8)
             JSONBytes.string(owner, to: &out)
         }
-        out += Array(#","pendingApprovals":\#(pendingApprovals)"#.utf8)
+        out.append(contentsOf: #","pendingApprovals":"#.utf8)
+        JSONBytes.integer(Int64(pendingApprovals), to: &out)
         if let sla {
-            out += Array(#","sla":"#.utf8)
+            out.append(contentsOf: #","sla":"#.utf8)
             JSONBytes.string(sla, to: &out)
         }
         if let slaDue {
-            out += Array(#","slaDue":"#.utf8)
-            JSONBytes.string(InstantText.rfc3339(milliseconds: slaDue), to: &out)
+            out.append(contentsOf: #","slaDue":"#.utf8)
+            JSONBytes.instant(slaDue, to: &out)
         }
-        out += Array(#","stage":"#.utf8)
+        out.append(contentsOf: #","stage":"#.utf8)
         JSONBytes.string(stage, to: &out)
-        out += Array(#","subject":"#.utf8)
+        out.append(contentsOf: #","subject":"#.utf8)
         JSONBytes.string(subject, to: &out)
         if let team {
-            out += Array(#","team":"#.utf8)
+            out.append(contentsOf: #","team":"#.utf8)
             JSONBytes.string(team, to: &out)
         }
         out.append(UInt8(ascii: "}"))
     }
 }
 
-/// JSON string literals, escaped as RFC 8259 requires.
+/// JSON values written as bytes: strings escaped as RFC 8259 requires, integers, and instants as
+/// RFC 3339 UTC strings with milliseconds (as `InstantText` prints them).
 enum JSONBytes {
+    static func integer(_ value: Int64, to out: inout [UInt8]) {
+        // Up to 15 bytes, a String is stored inline: no allocation.
+        out.append(contentsOf: String(value).utf8)
+    }
+
+    static func instant(_ milliseconds: Int64, to out: inout [UInt8]) {
+        let time = CivilTime(utcMilliseconds: milliseconds)
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+        digits(time.year, 4)
+        out.append(UInt8(ascii: "-"))
+        digits(time.month, 2)
+        out.append(UInt8(ascii: "-"))
+        digits(time.day, 2)
+        out.append(UInt8(ascii: "T"))
+        digits(time.hour, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(time.minute, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(time.second, 2)
+        out.append(UInt8(ascii: "."))
+        digits(time.millisecond, 3)
+        out.append(contentsOf: "Z\"".utf8)
+    }
+
     static func string(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {

@@ -79,7 +79,7 @@ struct DashboardRow {
                 let start = index
                 while index < bytes.count, bytes[index] != UInt8(ascii: ","), bytes[index] != UInt8(ascii: "}") { index += 1 }
                 // Anything else cjson writes here is a number (the projection stores no booleans, arrays or nulls).
-                guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self).trimmingSpaces) else { return nil }
+                guard let value = Self.number(bytes[start..<index]) else { return nil }
                 switch key {
                 case Self.key("c"): created = value
                 case Self.key("d"): due = value
@@ -92,6 +92,24 @@ struct DashboardRow {
 }
 
 extension DashboardRow {
+    /// A number as cjson and Redis print them: plain digits read directly, anything else (a
+    /// fraction, an exponent) through Double's own parser.
+    static func number(_ bytes: ArraySlice<UInt8>) -> Double? {
+        var value: Int64 = 0
+        var negative = false
+        var any = false
+        for (offset, byte) in bytes.enumerated() {
+            if offset == 0, byte == UInt8(ascii: "-") { negative = true; continue }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), value < Int64.max / 10 - 10 else {
+                return Double(String(decoding: bytes, as: UTF8.self).trimmingSpaces)
+            }
+            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+            any = true
+        }
+        guard any else { return nil }
+        return Double(negative ? -value : value)
+    }
+
     static func key(_ name: StaticString) -> UInt16 {
         let bytes = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
         return bytes.count == 1 ? UInt16(bytes[0]) : UInt16(bytes[0]) << 8 | UInt16(bytes[1])

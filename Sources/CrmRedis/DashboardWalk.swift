@@ -51,21 +51,27 @@ struct Walk: Sendable {
                 guard !range.isEmpty else { break }
                 rank += range.count / 2
                 chunk = min(4 * DashboardFilter.maximumLimit, chunk * 2)
-                let members = stride(from: 0, to: range.count, by: 2).map { range[$0].string ?? "" }
-                let scores = stride(from: 1, to: range.count, by: 2).map { range[$0].string ?? "0" }
-                let rowValues = try await query.send([RedisCommand("HMGET", [rows] + members)])[0].array ?? []
+                let members = stride(from: 0, to: range.count, by: 2).map { range[$0].bytes ?? [] }
+                let rowValues = try await query.send([RedisCommand(argv: [Array("HMGET".utf8), Array(rows.utf8)] + members)])[0].array ?? []
                 for (index, member) in members.enumerated() {
-                    let score = Double(scores[index]) ?? 0
+                    let scoreBytes = range[2 * index + 1].bytes ?? []
+                    let score = DashboardRow.number(scoreBytes[...]) ?? 0
                     if let high, !reverse, score > Double(high) { return DashboardPage(items: items, next: nil, scanned: scanned) }
                     if let low, reverse, score < Double(low) { return DashboardPage(items: items, next: nil, scanned: scanned) }
-                    if let after = skipAfter, score == after.score, reverse ? member >= after.member : member <= after.member { continue }
-                    skipAfter = nil
+                    if let after = skipAfter {
+                        let name = String(decoding: member, as: UTF8.self)
+                        if score == after.score, reverse ? name >= after.member : name <= after.member { continue }
+                        skipAfter = nil
+                    }
                     scanned += 1
-                    if index < rowValues.count, let row = rowValues[index].bytes, let item = DashboardItem(member: member, row: row), matches.accept(item) {
+                    if index < rowValues.count, case .bulkString(let row) = rowValues[index],
+                       let item = DashboardItem(member: String(decoding: member, as: UTF8.self), row: row), matches.accept(item) {
                         items.append(item)
                     }
                     if items.count >= limit || scanned >= DashboardQuery.budget {
-                        return DashboardPage(items: items, next: DashboardCursor(sort: sort, segment: segment, score: scores[index], member: member), scanned: scanned)
+                        let next = DashboardCursor(sort: sort, segment: segment, score: String(decoding: scoreBytes, as: UTF8.self),
+                                                   member: String(decoding: member, as: UTF8.self))
+                        return DashboardPage(items: items, next: next, scanned: scanned)
                     }
                 }
             }

@@ -74,6 +74,10 @@ struct BenchDashboard: AsyncParsableCommand {
             var samples: [Double] = []
             var items = 0
             var bytes = 0
+            // CPU time, the client's and Redis's, is what the page costs on a quiet machine; the
+            // wall-clock figures also hold waiting for a core on a busy one.
+            try await pool.send("CONFIG", "RESETSTAT")
+            let cpuBefore = processCPUMilliseconds()
             for round in 0..<(reads + 5) {
                 let started = ContinuousClock.now
                 let page = try await query.pending(tenant: tenant, filter: filter, now: now)
@@ -82,7 +86,15 @@ struct BenchDashboard: AsyncParsableCommand {
                 items = page.items.count
                 bytes = body.count
             }
+            let clientCPU = (processCPUMilliseconds() - cpuBefore) / Double(reads + 5)
+            let lastPage = try await query.pending(tenant: tenant, filter: filter, now: now)
+            let jsonBefore = processCPUMilliseconds()
+            for _ in 0..<reads { _ = lastPage.json(now: now) }
+            report["\(name)_json_cpu_ms"] = .number(((processCPUMilliseconds() - jsonBefore) / Double(reads) * 1000).rounded() / 1000)
+            let serverCPU = try await commandMicroseconds(pool) / Double(reads + 5) / 1000
             samples.sort()
+            report["\(name)_client_cpu_ms"] = .number((clientCPU * 1000).rounded() / 1000)
+            report["\(name)_redis_cpu_ms"] = .number((serverCPU * 1000).rounded() / 1000)
             func percentile(_ p: Double) -> JSONValue { .number((samples[min(samples.count - 1, Int(Double(samples.count) * p))] * 1000).rounded() / 1000) }
             report["\(name)_items"] = .integer(Int64(items))
             report["\(name)_bytes"] = .integer(Int64(bytes))
@@ -116,6 +128,23 @@ struct BenchDashboard: AsyncParsableCommand {
             let keys = (parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.string)
             if !keys.isEmpty { try await pool.send(RedisCommand("DEL", keys)) }
         } while cursor != "0"
+    }
+
+    /// This process's user and system CPU time so far.
+    private func processCPUMilliseconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func millis(_ time: timeval) -> Double { Double(time.tv_sec) * 1000 + Double(time.tv_usec) / 1000 }
+        return millis(usage.ru_utime) + millis(usage.ru_stime)
+    }
+
+    /// Microseconds Redis spent in commands since the last `CONFIG RESETSTAT` (INFO commandstats).
+    private func commandMicroseconds(_ pool: RedisPool) async throws -> Double {
+        let info = try await pool.send("INFO", "commandstats").string ?? ""
+        return info.split(separator: "\r\n").reduce(0) { total, line in
+            guard line.hasPrefix("cmdstat_"), let field = line.split(separator: ",").first(where: { $0.hasPrefix("usec=") }) else { return total }
+            return total + (Double(field.dropFirst("usec=".count)) ?? 0)
+        }
     }
 
     private func usedMemory(_ pool: RedisPool) async throws -> Int {
