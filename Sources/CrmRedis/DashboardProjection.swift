@@ -132,7 +132,10 @@ enum DashboardLua {
       local p = cjson.decode(raw)
       local P, member = p.k, p.m
       local stored = redis.call('HGET', P .. 'rows', member)
-      local row = stored and cjson.decode(stored) or {}
+      -- A row that no longer decodes is rebuilt from this patch on: a script must not fail after its first write.
+      local decoded, row = false, nil
+      if stored then decoded, row = pcall(cjson.decode, stored) end
+      if not decoded or type(row) ~= 'table' then row = {} end
       if p.gs and row.s ~= p.gs then return end
       local before = {}
       for k, v in pairs(row) do before[k] = v end
