@@ -40,6 +40,8 @@ enum CommitScript {
       plan[i] = {key, ARGV[cursor + 1], cursor + 3, count}
       cursor = cursor + 3 + 2 * count
     end
+    local patches = cursor + events + (#KEYS - 4 - writes)
+    for i = patches, #ARGV do dashboard_apply(ARGV[i], true) end
     for i = 1, writes do
       local step = plan[i]
       local args = {'v', step[2]}
@@ -56,7 +58,7 @@ enum CommitScript {
     for c = 1, emitted do
       redis.call('XADD', KEYS[4 + writes + c], '*', 'envelope', ARGV[cursor + events + c - 1])
     end
-    for i = cursor + events + emitted, #ARGV do dashboard_apply(ARGV[i]) end
+    for i = patches, #ARGV do dashboard_apply(ARGV[i], false) end
     if ARGV[1] ~= '' then
       redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[1])
       redis.call('RPUSH', KEYS[3], ARGV[1])

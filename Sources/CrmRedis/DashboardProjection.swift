@@ -128,10 +128,20 @@ enum DashboardLua {
       return e
     end
     local dashboard_rank = {on_track = 1, at_risk = 2, breached = 3}
-    local function dashboard_apply(raw)
+    local dashboard_checked = {}
+    local function dashboard_expect(key, kind)
+      local found = redis.call('TYPE', key)['ok']
+      if found ~= 'none' and found ~= kind then error('dashboard key ' .. key .. ' holds a ' .. found .. ', not a ' .. kind) end
+    end
+    -- Applies one patch. With `check` it writes nothing: it reads the type of every key the real run
+    -- will write, so a key of the wrong type, or one this node does not hold (its slot being migrated
+    -- in a Redis Cluster), fails the script before its first write; scripts check every patch first.
+    local function dashboard_apply(raw, check)
       local p = cjson.decode(raw)
       local P, member = p.k, p.m
-      local stored = redis.call('HGET', P .. 'rows', member)
+      local seen = P .. member
+      local stored
+      if check and dashboard_checked[seen] then stored = dashboard_checked[seen] else stored = redis.call('HGET', P .. 'rows', member) end
       -- A row that no longer decodes is rebuilt from this patch on: a script must not fail after its first write.
       local decoded, row = false, nil
       if stored then decoded, row = pcall(cjson.decode, stored) end
@@ -153,6 +163,14 @@ enum DashboardLua {
       if p.dc then row.d = nil end
       if p.pa then row.p = math.max(0, (row.p or 0) + p.pa) end
       local was, now = dashboard_entries(P, before), dashboard_entries(P, row)
+      if check then
+        for key in pairs(was) do dashboard_expect(key, 'zset') end
+        for key in pairs(now) do dashboard_expect(key, 'zset') end
+        dashboard_expect(P .. 'funnel', 'hash')
+        dashboard_expect(P .. 'rows', 'hash')
+        dashboard_checked[seen] = cjson.encode(row)
+        return
+      end
       for key in pairs(was) do
         if now[key] == nil then redis.call('ZREM', key, member) end
       end
@@ -174,7 +192,8 @@ enum DashboardLua {
 /// rows for records written before the projection existed. Every patch must be of one shard.
 public enum DashboardLoader {
     static let bulk = RedisScript(DashboardLua.apply + "\n" + """
-    for i = 1, #ARGV do dashboard_apply(ARGV[i]) end
+    for i = 1, #ARGV do dashboard_apply(ARGV[i], true) end
+    for i = 1, #ARGV do dashboard_apply(ARGV[i], false) end
     return #ARGV
     """)
 

@@ -55,6 +55,7 @@ enum TimerScripts {
     for e = 0, events - 1 do
       local guard = ARGV[eventBase + 3 * e]
       if guard ~= '' and was[guard] == nil then was[guard] = active(guard) end
+      if ARGV[eventBase + 3 * e + 2] ~= '' then dashboard_apply(ARGV[eventBase + 3 * e + 2], true) end
     end
     for i = 0, ops - 1 do
       local kind, member, due, json = ARGV[base + 4 * i], ARGV[base + 4 * i + 1], ARGV[base + 4 * i + 2], ARGV[base + 4 * i + 3]
@@ -79,7 +80,7 @@ enum TimerScripts {
       local guard = ARGV[eventBase + 3 * e]
       if guard == '' or was[guard] then
         redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[eventBase + 3 * e + 1])
-        if ARGV[eventBase + 3 * e + 2] ~= '' then dashboard_apply(ARGV[eventBase + 3 * e + 2]) end
+        if ARGV[eventBase + 3 * e + 2] ~= '' then dashboard_apply(ARGV[eventBase + 3 * e + 2], false) end
         written[#written + 1] = tostring(e)
       end
     end
@@ -142,12 +143,20 @@ enum TimerScripts {
     local cursor = 5
     local fired = 0
     for _ = 1, tonumber(ARGV[4]) do
+      local count = tonumber(ARGV[cursor + 2])
+      for e = 1, count do
+        if ARGV[cursor + 2 + count + e] ~= '' then dashboard_apply(ARGV[cursor + 2 + count + e], true) end
+      end
+      cursor = cursor + 3 + 2 * count
+    end
+    cursor = 5
+    for _ = 1, tonumber(ARGV[4]) do
       local member, json, count = ARGV[cursor], ARGV[cursor + 1], tonumber(ARGV[cursor + 2])
       local held = redis.call('ZSCORE', KEYS[2], member)
       if held and tonumber(held) == expiry then
         for e = 1, count do redis.call('XADD', KEYS[1], '*', 'envelope', ARGV[cursor + 2 + e]) end
         for e = 1, count do
-          if ARGV[cursor + 2 + count + e] ~= '' then dashboard_apply(ARGV[cursor + 2 + count + e]) end
+          if ARGV[cursor + 2 + count + e] ~= '' then dashboard_apply(ARGV[cursor + 2 + count + e], false) end
         end
         redis.call('ZREM', KEYS[2], member)
         redis.call('HSET', KEYS[3], member, json)

@@ -229,4 +229,26 @@ struct DashboardTests {
         await client.close()
         await deployment.stopAll()
     }
+
+    // BUS-CRM-0044, REL-CRM-0385: the projection is part of the commit; when it cannot be written the
+    // command writes nothing at all (no record, no event), rather than half of it.
+    @Test("a dashboard key that cannot be written refuses the whole commit: no record, no event, the command in the DLQ")
+    func projectionFailureWritesNothing() async throws {
+        let deployment = try await Deployment()
+        try await deployment.start("pipeline-service", extra: ["CRM_MAX_DELIVERIES": "2", "CRM_CLAIM_IDLE_MS": "200"])
+        let client = CrmClient(endpoint: try RedisEndpoint(url: deployment.server.url), shards: 4)
+        #expect(try await client.send(command("definition.publish", [
+            "entity": "lead", "name": "Leads", "stages": [["name": "new", "initial": true], ["name": "won", "terminal": "won"]],
+            "transitions": [["action": "win", "from": ["new"], "to": "won"]],
+        ]), timeout: .seconds(20)).accepted)
+        let shard = deployment.shard("acme")
+        try await deployment.redis.send("SET", shard.dashboard(tenant: "acme") + "stage:lead:new", "not a sorted set")
+        try await publishAll([command("lead.create", ["leadId": "L-9"])], deployment)
+        #expect(try await eventually(timeout: .seconds(20)) { try await deployment.redis.xlen(shard.dlq) == 1 }, "parked after its deliveries")
+        #expect(try await deployment.redis.send("EXISTS", shard.record(tenant: "acme", entity: "lead", id: "L-9")).integer == 0)
+        #expect(try await deployment.redis.send("HLEN", shard.dashboard(tenant: "acme") + "rows").integer == 0)
+        #expect(try await deployment.envelopes(shard.events).filter { $0.type == "lead.created" }.isEmpty)
+        await client.close()
+        await deployment.stopAll()
+    }
 }
