@@ -65,7 +65,9 @@ public struct FunnelStage: Sendable, Equatable {
 
 /// Reads the dashboard projection the services keep (`ShardKeys.dashboard`): pending records by
 /// scope and filters, sorted and paged with cursors, and the funnel. A tenant's keys all live on its
-/// shard, so a query is one script run on one shard.
+/// shard (one slot), so a page is a few plain read commands there: the smallest index set that holds
+/// every match is walked by rank and its rows read with HMGET. No script, so the gateway's read-only
+/// Redis user needs no new rights.
 public struct DashboardQuery: Sendable {
     public let pool: RedisPool
     public let router: ShardRouter
