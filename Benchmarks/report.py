@@ -47,6 +47,12 @@ def results(folder, fsync):
     if dashboard:
         add(f"dashboard query, a {dashboard['items_per_page']}-item queue page (HTTP) p50", dashboard["query_p50_ms"], "ms", "≤ 5 ms")
         add("Redis memory per record, history included", dashboard["bytes_per_record"], "bytes", "≤ 1 KiB")
+    pending = load(folder, "dashboard_pending")
+    if pending:
+        label = f"a {pending['http_first_items']}-item pending page, {pending['records']:,} records"
+        add(f"dashboard query, {label} (HTTP) p50", pending["http_first_p50_ms"], "ms", "≤ 5 ms")
+        add(f"dashboard query, {label} (in Redis + decoding) p50", pending["first_p50_ms"], "ms", "≤ 5 ms")
+        add("dashboard projection memory per record", pending["projection_bytes_per_record"], "bytes", "—")
     for name in ("timers_10s", "timers_2s"):
         timers = load(folder, name)
         if timers:

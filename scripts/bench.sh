@@ -78,6 +78,8 @@ figure timers_2s "$bin/crmctl" bench-timers --tenant bench-t2 --timers "${CRM_BE
 
 figure dashboard python3 Benchmarks/dashboard.py --socket "$work/redis.sock" --gateway "http://127.0.0.1:${gateway_port:-0}" \
     --crmctl "$bin/crmctl" --records "${CRM_BENCH_DASHBOARD_RECORDS:-1000}"
+figure dashboard_pending python3 Benchmarks/dashboard_pending.py --socket "$work/redis.sock" --gateway "http://127.0.0.1:${gateway_port:-0}" \
+    --crmctl "$bin/crmctl" --records "${CRM_BENCH_DASHBOARD_PENDING_RECORDS:-100000}"
 
 # The hand-written baseline on the same Redis, after the engine (its consumer alone is running).
 for pid in "${pids[@]:1}"; do kill -TERM "$pid" 2>/dev/null || true; done

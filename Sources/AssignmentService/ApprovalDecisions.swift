@@ -37,7 +37,8 @@ extension AssignmentCommands {
         let writes = [
             RecordWrite(key: shard.approval(tenant: tenant, id: approval.id), expectedVersion: 0, newVersion: 1, fields: [("d", CrmStore.document(approval))]),
             RecordWrite(key: indexKey, expectedVersion: indexVersion, newVersion: indexVersion + 1,
-                        fields: [("a:\(approval.action)", Array("pending:\(approval.id)".utf8))]),
+                        fields: [("a:\(approval.action)", Array("pending:\(approval.id)".utf8))],
+                        dashboard: .approvals(shard: shard, tenant: tenant, subject: subject, delta: 1)),
         ]
         return CommandDecision(writes: writes, events: [event], outcome: CommandOutcome.accepted(command, events: [event], recordID: approval.id, recordVersion: 1))
     }
@@ -102,7 +103,8 @@ extension AssignmentCommands {
             let index = try await store.fields([HashRead(indexKey, ["v"])])[0]
             let indexVersion = CrmStore.integer(index[0])
             writes.append(RecordWrite(key: indexKey, expectedVersion: indexVersion, newVersion: indexVersion + 1,
-                                      fields: [("a:\(approval.action)", Array("\(updated.status.rawValue):\(approval.id)".utf8))]))
+                                      fields: [("a:\(approval.action)", Array("\(updated.status.rawValue):\(approval.id)".utf8))],
+                                      dashboard: .approvals(shard: shard, tenant: tenant, subject: approval.subject, delta: -1)))
             if updated.status == .approved {
                 // The pipeline reacts: the approved action is applied on the submitter's behalf.
                 let apply = Envelope(type: "\(entity).apply", kind: .command, tenant: tenant, actor: approval.submitter,

@@ -47,8 +47,11 @@ extension AssignmentCommands {
 
         let assignment = RecordAssignment(subject: subject, assignee: choice.assignee, chosen: choice.chosen, strategy: choice.strategy, team: choice.team,
                                           chain: choice.chain, assignedAt: command.occurredAt, assignedBy: command.actor)
+        // The dashboard's team of the record: the team the strategy chose from, else the assignee's first team.
+        let team = choice.team ?? directory.users[choice.assignee]?.teams.sorted().first
         var writes = [RecordWrite(key: assignmentKey, expectedVersion: assignmentVersion, newVersion: assignmentVersion + 1,
-                                  fields: [("d", CrmStore.document(assignment))])]
+                                  fields: [("d", CrmStore.document(assignment))],
+                                  dashboard: .owner(shard: shard, tenant: tenant, subject: subject, owner: choice.assignee, team: team))]
         if let team = choice.team, let cursor = choice.cursor {
             let turn = turns[team] ?? 0
             writes.append(RecordWrite(key: shard.roundRobin(tenant: tenant, team: team), expectedVersion: turn, newVersion: cursor,

@@ -9,12 +9,15 @@ public struct RecordWrite: Sendable {
     public let expectedVersion: Int?
     public let newVersion: Int
     public let fields: [(String, [UInt8])]
+    /// The change this write makes to the dashboard projection, applied in the same commit.
+    public let dashboard: DashboardPatch?
 
-    public init(key: String, expectedVersion: Int?, newVersion: Int, fields: [(String, [UInt8])]) {
+    public init(key: String, expectedVersion: Int?, newVersion: Int, fields: [(String, [UInt8])], dashboard: DashboardPatch? = nil) {
         self.key = key
         self.expectedVersion = expectedVersion
         self.newVersion = newVersion
         self.fields = fields
+        self.dashboard = dashboard
     }
 }
 

@@ -8,11 +8,11 @@ import RedisClient
 ///       one command stream per command emitted for another service.
 /// ARGV: outcome ("" for a reaction to an event: no outcome, no reply, the mark holds "-"), mark TTL (s), reply TTL (s), write count, event count, group ("" = no ack), entry id,
 ///       per write: expected version ("0" = must not exist, "*" = any), new version, field count, field/value pairs…,
-///       then the events, then the emitted commands.
+///       then the events, then the emitted commands, then the dashboard patches (`DashboardLua`).
 /// Returns {"ok"}, {"replay", first outcome} or {"conflict", key, actual version}. "ok" and "replay"
 /// also acknowledge the source entry, so the effect and the ack are one atomic step.
 enum CommitScript {
-    static let script = RedisScript("""
+    static let script = RedisScript(DashboardLua.apply + "\n" + """
     local function ack()
       if ARGV[6] ~= '' then redis.call('XACK', KEYS[4], ARGV[6], ARGV[7]) end
     end
@@ -40,6 +40,8 @@ enum CommitScript {
       plan[i] = {key, ARGV[cursor + 1], cursor + 3, count}
       cursor = cursor + 3 + 2 * count
     end
+    local patches = cursor + events + (#KEYS - 4 - writes)
+    for i = patches, #ARGV do dashboard_apply(ARGV[i], true) end
     for i = 1, writes do
       local step = plan[i]
       local args = {'v', step[2]}
@@ -52,9 +54,11 @@ enum CommitScript {
     for e = 0, events - 1 do
       redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[cursor + e])
     end
-    for c = 1, #KEYS - 4 - writes do
+    local emitted = #KEYS - 4 - writes
+    for c = 1, emitted do
       redis.call('XADD', KEYS[4 + writes + c], '*', 'envelope', ARGV[cursor + events + c - 1])
     end
+    for i = patches, #ARGV do dashboard_apply(ARGV[i], false) end
     if ARGV[1] ~= '' then
       redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[1])
       redis.call('RPUSH', KEYS[3], ARGV[1])

@@ -47,6 +47,7 @@ public struct RedisCrmStorage: CrmStorage {
             keys.append(stream)
             arguments.append(envelope.encoded())
         }
+        arguments += request.writes.compactMap { $0.dashboard?.encoded() as (any RedisArgumentConvertible)? }
         let reply = try await pool.evaluate(CommitScript.script, keys: keys, arguments: arguments)
         guard let parts = reply.array, let status = parts.first?.string else {
             throw RedisError.unexpectedReply(command: "commit script", expected: "status array", got: reply.kindName)

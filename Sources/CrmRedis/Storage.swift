@@ -187,9 +187,13 @@ public struct CrmStore: Sendable {
                     expectedVersion: contact.version - 1, newVersion: contact.version, fields: [("d", encode(contact))])
     }
 
-    public static func recordWrite(shard: ShardKeys, tenant: String, entity: EntityKind, record: PipelineRecord) -> RecordWrite {
+    /// A lead or opportunity written at its new version, with its dashboard row (stage, open or closed
+    /// by the definition's terminal stages, creation time) in the same commit.
+    public static func recordWrite(shard: ShardKeys, tenant: String, entity: EntityKind, record: PipelineRecord,
+                                   definition: CompiledDefinition?, at occurredAt: String) -> RecordWrite {
         RecordWrite(key: shard.record(tenant: tenant, entity: entity.rawValue, id: record.id),
-                    expectedVersion: record.version - 1, newVersion: record.version, fields: [("d", encode(record))])
+                    expectedVersion: record.version - 1, newVersion: record.version, fields: [("d", encode(record))],
+                    dashboard: .record(shard: shard, tenant: tenant, entity: entity, record: record, definition: definition, at: occurredAt))
     }
 
     /// Several hashes' fields in one round trip (for services with data of their own).

@@ -21,9 +21,10 @@ enum TimerScripts {
     /// ARGV: outcome ('' = none), mark TTL s, reply TTL s, group ('' = no ack), entry id, now ms,
     ///       retention ms, op count, event count; per op: kind (schedule | put | cancel | cancel? |
     ///       clock | unclock), member (a timer, or for clock ops a field of the clocks hash), due ms (for
-    ///       clock: a guard member, '' = always), JSON; per event: guard member ('' = always), envelope.
+    ///       clock: a guard member, '' = always), JSON; per event: guard member ('' = always), envelope,
+    ///       dashboard patch ('' = none; applied only if the event is written).
     /// Returns {'ok', indexes of the events written…}, {'replay', first outcome} or {'conflict', member, state}.
-    static let commit = RedisScript(prune + "\n" + """
+    static let commit = RedisScript(prune + "\n" + DashboardLua.apply + "\n" + """
     local function ack()
       if ARGV[4] ~= '' then redis.call('XACK', KEYS[4], ARGV[4], ARGV[5]) end
     end
@@ -52,8 +53,9 @@ enum TimerScripts {
     end
     local eventBase = base + 4 * ops
     for e = 0, events - 1 do
-      local guard = ARGV[eventBase + 2 * e]
+      local guard = ARGV[eventBase + 3 * e]
       if guard ~= '' and was[guard] == nil then was[guard] = active(guard) end
+      if ARGV[eventBase + 3 * e + 2] ~= '' then dashboard_apply(ARGV[eventBase + 3 * e + 2], true) end
     end
     for i = 0, ops - 1 do
       local kind, member, due, json = ARGV[base + 4 * i], ARGV[base + 4 * i + 1], ARGV[base + 4 * i + 2], ARGV[base + 4 * i + 3]
@@ -75,9 +77,10 @@ enum TimerScripts {
     end
     local written = {'ok'}
     for e = 0, events - 1 do
-      local guard = ARGV[eventBase + 2 * e]
+      local guard = ARGV[eventBase + 3 * e]
       if guard == '' or was[guard] then
-        redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[eventBase + 2 * e + 1])
+        redis.call('XADD', KEYS[2], '*', 'envelope', ARGV[eventBase + 3 * e + 1])
+        if ARGV[eventBase + 3 * e + 2] ~= '' then dashboard_apply(ARGV[eventBase + 3 * e + 2], false) end
         written[#written + 1] = tostring(e)
       end
     end
@@ -133,23 +136,34 @@ enum TimerScripts {
     /// cancelled meanwhile is skipped, so a timer's events are written once.
     ///
     /// KEYS: events, leased, data, done. ARGV: lease expiry, now ms, retention ms, timer count;
-    /// per timer: member, fired JSON, event count, envelopes…
+    /// per timer: member, fired JSON, event count, envelopes…, one dashboard patch per envelope ('' = none).
     /// Returns the number of timers fired.
-    static let complete = RedisScript(prune + "\n" + """
+    static let complete = RedisScript(prune + "\n" + DashboardLua.apply + "\n" + """
     local expiry = tonumber(ARGV[1])
     local cursor = 5
     local fired = 0
+    for _ = 1, tonumber(ARGV[4]) do
+      local count = tonumber(ARGV[cursor + 2])
+      for e = 1, count do
+        if ARGV[cursor + 2 + count + e] ~= '' then dashboard_apply(ARGV[cursor + 2 + count + e], true) end
+      end
+      cursor = cursor + 3 + 2 * count
+    end
+    cursor = 5
     for _ = 1, tonumber(ARGV[4]) do
       local member, json, count = ARGV[cursor], ARGV[cursor + 1], tonumber(ARGV[cursor + 2])
       local held = redis.call('ZSCORE', KEYS[2], member)
       if held and tonumber(held) == expiry then
         for e = 1, count do redis.call('XADD', KEYS[1], '*', 'envelope', ARGV[cursor + 2 + e]) end
+        for e = 1, count do
+          if ARGV[cursor + 2 + count + e] ~= '' then dashboard_apply(ARGV[cursor + 2 + count + e], false) end
+        end
         redis.call('ZREM', KEYS[2], member)
         redis.call('HSET', KEYS[3], member, json)
         redis.call('ZADD', KEYS[4], ARGV[2], member)
         fired = fired + 1
       end
-      cursor = cursor + 3 + count
+      cursor = cursor + 3 + 2 * count
     end
     prune(KEYS[4], KEYS[3], tonumber(ARGV[2]), tonumber(ARGV[3]))
     return fired

@@ -136,7 +136,9 @@ public struct TimerStore: Sendable {
         for clock in clocks {
             arguments += [clock.json == nil ? "unclock" : "clock", clock.field, clock.guardMember ?? "", clock.json ?? []]
         }
-        for event in events { arguments += [event.guardMember ?? "", event.envelope.encoded()] }
+        for event in events {
+            arguments += [event.guardMember ?? "", event.envelope.encoded(), DashboardPatch.sla(event.envelope, shard: shard)?.encoded() ?? []]
+        }
         let reply = try await pool.evaluate(TimerScripts.commit, keys: keys, arguments: arguments)
         guard let parts = reply.array, let status = parts.first?.string else {
             throw RedisError.unexpectedReply(command: "timer commit script", expected: "status array", got: reply.kindName)
@@ -180,6 +182,7 @@ public struct TimerStore: Sendable {
         for (record, events) in firings {
             arguments += [record.member, Self.encode(record.done(.fired, at: now)), events.count]
             arguments += events.map { $0.encoded() as any RedisArgumentConvertible }
+            arguments += events.map { (DashboardPatch.sla($0, shard: shard)?.encoded() ?? []) as any RedisArgumentConvertible }
         }
         let reply = try await pool.evaluate(TimerScripts.complete, keys: [shard.events, shard.timersLeased, shard.timersData, shard.timersDone],
                                             arguments: arguments)

@@ -59,6 +59,7 @@ public struct GatewayRoutes: Sendable {
         }
         registerWrites(on: router)
         PageRoutes(gateway: self).register(on: router)
+        registerDashboard(on: router)
     }
 
     /// A JSON answer (Responses.json), for route files written against the gateway itself.

@@ -88,6 +88,7 @@ enum OpenAPIDocument {
                     ["name": "after", "in": "query", "required": false, "schema": ["type": "string"], "description": "the `next` of the previous page"]])]
         paths["/v1/tenants/{tenant}/{entity}/{id}/history"] = ["get": read("A record's audit entries, oldest first", path: ["tenant", "entity", "id"],
                                                                           content: ["application/json": ["schema": ["type": "array"]]])]
+        paths.merge(DashboardOpenAPI.paths(error: error, json: json, secured: secured)) { first, _ in first }
         return [
             "openapi": "3.1.0",
             "info": ["title": "Nexus CRM gateway", "version": "1",

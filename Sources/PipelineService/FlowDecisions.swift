@@ -110,7 +110,7 @@ extension PipelineCommands {
             flow.events += more.events
             flow.commands += more.commands
         }
-        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: entity, record: final)], events: flow.events,
+        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: entity, record: final, definition: definition, at: command.occurredAt)], events: flow.events,
                                outcome: CommandOutcome.accepted(command, events: flow.events, recordID: id, recordVersion: final.version), commands: flow.commands)
     }
 
@@ -124,7 +124,7 @@ extension PipelineCommands {
             throw Rejection(.invalidTransition, "\(entity.rawValue) '\(id)' runs no campaign that can be aborted", field: "payload.\(entity.rawValue)Id")
         }
         let flow = output(of: progress, before: record, entity: entity, cause: command, shard: shard, reason: reason)
-        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: entity, record: progress.record)], events: flow.events,
+        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: entity, record: progress.record, definition: definition, at: command.occurredAt)], events: flow.events,
                                outcome: CommandOutcome.accepted(command, events: flow.events, recordID: id, recordVersion: progress.record.version),
                                commands: flow.commands)
     }
@@ -170,7 +170,7 @@ extension PipelineCommands {
             events += more.events
             commands += more.commands
         }
-        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: event.tenant, entity: entity, record: final)], events: events,
+        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: event.tenant, entity: entity, record: final, definition: definition, at: event.occurredAt)], events: events,
                                outcome: nil, commands: commands)
     }
 

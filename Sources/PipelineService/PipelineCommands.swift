@@ -103,7 +103,7 @@ public struct PipelineCommands: Sendable {
             guard let definition else { throw Rejection(.internal, "a record was created without its definition") }
             let (record, flow) = afterDataChange(created, entity: kind.entity, definition: definition, command: command, shard: shard)
             let events = [event] + flow.events
-            return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: record)], events: events,
+            return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: record, definition: definition, at: command.occurredAt)], events: events,
                                    outcome: CommandOutcome.accepted(command, events: events, recordID: record.id, recordVersion: record.version),
                                    commands: flow.commands)
         }
@@ -151,7 +151,7 @@ public struct PipelineCommands: Sendable {
         ])
         let (routed, flow) = afterDataChange(updated, entity: kind.entity, definition: definition, command: command, shard: shard)
         let events = [event] + flow.events
-        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: routed)], events: events,
+        return CommandDecision(writes: [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: routed, definition: definition, at: command.occurredAt)], events: events,
                                outcome: CommandOutcome.accepted(command, events: events, recordID: record.id, recordVersion: routed.version),
                                commands: flow.commands)
     }
@@ -181,7 +181,7 @@ public struct PipelineCommands: Sendable {
             "recordVersion": .integer(Int64(change.record.version)),
         ])
         let (entered, flow) = enter(change.record, from: change.from, entity: kind.entity, definition: definition, cause: command, shard: shard)
-        var writes = [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: entered)]
+        var writes = [CrmStore.recordWrite(shard: shard, tenant: command.tenant, entity: kind.entity, record: entered, definition: definition, at: command.occurredAt)]
         if let approval = try await approvalUse(for: change, entity: kind.entity, definition: definition, command: command, shard: shard) { writes.append(approval) }
         if let queue = try await queueUpdate(for: change, entity: kind.entity, definition: definition, tenant: command.tenant, shard: shard) { writes.append(queue) }
         let events = [event] + flow.events
@@ -319,8 +319,9 @@ extension PipelineCommands {
             "leadId": .string(lead.id), "opportunityId": .string(opportunity.id), "contactId": .string(contact.id),
         ]))
         var writes = [
-            CrmStore.recordWrite(shard: shard, tenant: tenant, entity: .lead, record: moved.record),
-            CrmStore.recordWrite(shard: shard, tenant: tenant, entity: .opportunity, record: opportunity),
+            CrmStore.recordWrite(shard: shard, tenant: tenant, entity: .lead, record: moved.record, definition: definition, at: command.occurredAt),
+            CrmStore.recordWrite(shard: shard, tenant: tenant, entity: .opportunity, record: opportunity, definition: opportunityDefinitionValue,
+                                at: command.occurredAt),
         ]
         if conversion.contactCreated || conversion.linksBefore != nil {
             writes.append(CrmStore.contactWrite(shard: shard, tenant: tenant, contact: contact))

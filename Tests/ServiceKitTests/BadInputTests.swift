@@ -36,11 +36,15 @@ struct BadInputTests {
         return envelope
     }
 
-    /// Every tenant key with its version.
+    /// Every tenant key with its version (a hash's `v`; the size of a dashboard index's sorted set).
     func tenantKeys() async throws -> [String: String] {
         var versions: [String: String] = [:]
         for key in (try await fixture.redis.send("KEYS", "crm:*:t:*").array ?? []).compactMap(\.string) {
-            versions[key] = try await fixture.redis.send("HGET", key, "v").string ?? "?"
+            if try await fixture.redis.send("TYPE", key).string == "zset" {
+                versions[key] = "zset:\(try await fixture.redis.send("ZCARD", key).integer ?? 0)"
+            } else {
+                versions[key] = try await fixture.redis.send("HGET", key, "v").string ?? "?"
+            }
         }
         return versions
     }
