@@ -2,13 +2,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help deps build run stop test test-contracts test-acl test-setup bench chaos clean
+.PHONY: help deps build run stop test test-contracts test-acl test-setup bench microbench chaos clean
 
 help:
 	@echo "make run    build, start Redis + every service under .run/, load a demo tenant"
 	@echo "make stop   stop what make run started"
 	@echo "make test   install what is missing, build, run every test against a real redis-server"
 	@echo "make bench  measure the speed targets of DESIGN §5 beside redis-benchmark"
+	@echo "make microbench  time the per-message hot paths in-process (no Redis)"
 	@echo "make chaos  5 seeds of the fault-injection suite (SIGKILL, SIGSTOP, Redis crash) with invariants"
 	@echo "make test-setup  a clean clone: make run, audit tail, make stop, nothing left running"
 
@@ -41,6 +42,10 @@ test-setup: deps
 
 bench: deps
 	@scripts/bench.sh
+
+microbench: deps
+	swift build -c release --product crm-microbench
+	$$(swift build -c release --show-bin-path)/crm-microbench
 
 # The long form of the chaos suite; `make test` runs one small seed of it.
 chaos: deps
