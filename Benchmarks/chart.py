@@ -49,7 +49,7 @@ def main():
     left.text(1.5, 0.5, " p99 target 1.5 ms", color="grey", fontsize=8)
     left.set_title("command published → outcome readable")
     left.grid(True, which="both", alpha=0.3)
-    left.legend(fontsize=8, loc="upper left")
+    left.legend(fontsize=8, loc="lower right")
     lateness = os.path.join(folder, "timer_lateness.txt")
     if os.path.exists(lateness):
         samples = [float(line) for line in open(lateness) if line.strip()]
