@@ -113,7 +113,18 @@ figure compile "$bin/crmctl" bench-compile --stages 50 --runs 2000
 figure gateway_sync "$bin/crmctl" bench-gateway --branches 10 --runs "${CRM_BENCH_GATEWAY_RUNS:-300}" --samples "$out/samples/gateway_sync.txt"
 figure action_latency "$bin/crmctl" bench --commands "${CRM_BENCH_COMMANDS:-3000}" --concurrency 1 --warmup 300 \
     --samples "$out/samples/engine_latency_$fsync.txt"
+# CPU time each process spends on the throughput figure (utime + stime ticks from /proc): what limits it.
+cpu_ticks() {
+    for consumer in "${!service_pids[@]}"; do
+        echo "$consumer $(awk '{print $14 + $15}' "/proc/${service_pids[$consumer]}/stat" 2>/dev/null || echo 0)"
+    done
+    echo "redis-server $(awk '{print $14 + $15}' "/proc/$redis_pid/stat")"
+}
+cpu_ticks > "$work/cpu.before"
 figure action_throughput "$bin/crmctl" bench --commands "${CRM_BENCH_COMMANDS_HEAVY:-20000}" --concurrency 32 --spread-shards --warmup 1000 --tenant bench-tp
+cpu_ticks > "$work/cpu.after"
+python3 Benchmarks/cpu.py "$work/cpu.before" "$work/cpu.after" "$(( ${CRM_BENCH_COMMANDS_HEAVY:-20000} + 1000 ))" "$(getconf CLK_TCK)" \
+    > "$out/figures/throughput_cpu.json" && cat "$out/figures/throughput_cpu.json"
 figure timers_10s "$bin/crmctl" bench-timers --tenant bench-t1 --timers "${CRM_BENCH_TIMERS:-10000}" --spread-ms 10000 --lead-ms 20000
 figure timers_2s "$bin/crmctl" bench-timers --tenant bench-t2 --timers "${CRM_BENCH_TIMERS:-10000}" --spread-ms 2000 --lead-ms 20000 \
     --samples "$out/samples/timer_lateness.txt"
