@@ -142,7 +142,8 @@ start_service sla-timer-service
 
 # Scale: copies of an assigned lead, as the services store them, up to 100,000 and 1,000,000.
 query() { python3 Benchmarks/dashboard.py --socket "$work/redis.sock" --gateway "http://127.0.0.1:${gateway_port:-0}" --query-only --key-file "$work/api-key"; }
-wait_aof() { for _ in $(seq 600); do rcli INFO persistence | grep -q 'aof_rewrite_in_progress:1' || return 0; sleep 0.5; done; }
+# An AOF rewrite writes the whole dataset while fsyncs wait behind it: figures are taken outside one.
+wait_aof() { for _ in $(seq 1200); do rcli INFO persistence | grep -E 'aof_rewrite_(in_progress|scheduled):1' > /dev/null || return 0; sleep 0.5; done; }
 figure scale_100k python3 Benchmarks/scale.py --socket "$work/redis.sock" --tenant bench-dash --total 100000
 wait_aof
 figure dashboard_100k query
@@ -154,12 +155,17 @@ if "$bin/crmctl" --help | grep -E '^ +bench-dashboard( |$)' > /dev/null; then
 fi
 if [ "${CRM_BENCH_SCALE:-1000000}" -gt 100000 ]; then
     figure scale_1m python3 Benchmarks/scale.py --socket "$work/redis.sock" --tenant bench-dash --total "${CRM_BENCH_SCALE:-1000000}"
+    # Rewritten now, at its full size, the AOF does not grow enough for Redis to rewrite it again mid-figure.
+    wait_aof
+    rcli BGREWRITEAOF > /dev/null
+    sleep 0.5
     wait_aof
     figure dashboard_1m query
     figure timers_2s_1m "$bin/crmctl" bench-timers --tenant bench-t3 --timers "${CRM_BENCH_TIMERS:-10000}" --spread-ms 2000 --lead-ms 20000
 fi
 
 phase "AOF everysec"
+wait_aof
 rcli CONFIG SET appendfsync everysec > /dev/null
 figure action_latency_everysec "$bin/crmctl" bench --commands "${CRM_BENCH_COMMANDS:-3000}" --concurrency 1 --warmup 300 --tenant bench-es \
     --samples "$out/samples/engine_latency_everysec.txt"
@@ -173,10 +179,12 @@ for consumer in "${!service_pids[@]}"; do stop_service "$consumer"; done
 python3 Benchmarks/baseline.py --socket "$work/redis.sock" consume > "$work/baseline.log" 2>&1 &
 baseline_pid=$!
 for _ in $(seq 200); do grep -qs ready "$work/baseline.log" && break; sleep 0.05; done
+wait_aof
 figure baseline_latency_everysec python3 Benchmarks/baseline.py --socket "$work/redis.sock" latency --commands "${CRM_BENCH_COMMANDS:-3000}" \
     --samples "$out/samples/baseline_latency_everysec.txt"
 figure baseline_throughput_everysec python3 Benchmarks/baseline.py --socket "$work/redis.sock" throughput --commands "${CRM_BENCH_COMMANDS_HEAVY:-20000}" --clients 32
 rcli CONFIG SET appendfsync "$fsync" > /dev/null
+wait_aof
 figure baseline_latency python3 Benchmarks/baseline.py --socket "$work/redis.sock" latency --commands "${CRM_BENCH_COMMANDS:-3000}" \
     --samples "$out/samples/baseline_latency_$fsync.txt"
 figure baseline_throughput python3 Benchmarks/baseline.py --socket "$work/redis.sock" throughput --commands "${CRM_BENCH_COMMANDS_HEAVY:-20000}" --clients 32
