@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help deps build run stop test test-contracts test-acl test-deploy test-setup bench chaos cluster-test clean
+.PHONY: help deps build run stop test test-contracts test-acl test-deploy test-setup bench microbench chaos cluster-test clean
 
 help:
 	@echo "make run    build, start Redis + every service under .run/, load a demo tenant"
@@ -10,6 +10,7 @@ help:
 	@echo "make test   install what is missing, build, run every test against a real redis-server (the pages in headless Chromium too)"
 	@echo "make bench  measure the speed targets of DESIGN §5 beside redis-benchmark"
 	@echo "make cluster-test  the Redis Cluster suites alone (6 local nodes, a resharding, a failover)"
+	@echo "make microbench  time the per-message hot paths in-process (no Redis)"
 	@echo "make chaos  5 seeds of the fault-injection suite (SIGKILL, SIGSTOP, Redis crash) with invariants"
 	@echo "make test-setup  a clean clone: make run, audit tail, make stop, nothing left running"
 
@@ -50,6 +51,10 @@ test-setup: deps
 
 bench: deps
 	@scripts/bench.sh
+
+microbench: deps
+	swift build -c release --product crm-microbench
+	$$(swift build -c release --show-bin-path)/crm-microbench
 
 # The long form of the chaos suite; `make test` runs one small seed of it.
 chaos: deps

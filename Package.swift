@@ -44,6 +44,7 @@ let package = Package(
         .executable(name: "crm-plugin-sandbox", targets: ["crm-plugin-sandbox"]),
         .executable(name: "audit-service", targets: ["audit-service"]),
         .executable(name: "gateway", targets: ["gateway"]),
+        .executable(name: "crm-microbench", targets: ["crm-microbench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -103,6 +104,8 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         serviceExecutable("gateway", library: "GatewayService"),
+        // The hot paths timed in-process (make microbench); a plain harness keeps the package's build light.
+        .executableTarget(name: "crm-microbench", dependencies: ["Contracts", "CrmCore", "RedisClient"], swiftSettings: strictSettings),
 
         .target(name: "TestSupport", dependencies: ["RedisClient"], path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "TestSupport"], swiftSettings: strictSettings),

@@ -6,7 +6,7 @@ the record, the outcome XADDed to an events stream and pushed to a reply list, a
 and acknowledges the batch with XACK, pipelined. Clients XADD a command and BLPOP its reply.
 
   baseline.py --socket PATH consume                      # run the consumer (until killed)
-  baseline.py --socket PATH latency --commands 2000      # one client: p50/p99 in ms, as JSON
+  baseline.py --socket PATH latency --commands 2000 [--samples FILE]   # one client: p50/p99 in ms, as JSON
   baseline.py --socket PATH throughput --commands 20000 --clients 32
 """
 import argparse, json, multiprocessing, os, statistics, sys, time, uuid
@@ -61,12 +61,15 @@ def send(r, index, run):
     return (time.perf_counter() - started) * 1000
 
 
-def latency(socket, commands):
+def latency(socket, commands, samples_path=None):
     r = connect(socket)
     run = uuid.uuid4().hex[:8]
     for index in range(min(200, commands)):
         send(r, -index - 1, run)  # warm-up
     samples = sorted(send(r, index, run) for index in range(commands))
+    if samples_path:
+        with open(samples_path, "w") as handle:
+            handle.write("\n".join(f"{x:.4f}" for x in samples))
     return {"commands": commands, "p50_ms": round(samples[len(samples) // 2], 3), "p99_ms": round(samples[int(len(samples) * 0.99)], 3)}
 
 
@@ -93,11 +96,12 @@ def main():
     parser.add_argument("mode", choices=["consume", "latency", "throughput"])
     parser.add_argument("--commands", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--samples", help="latency: write each command's latency (ms), one per line, to this file")
     options = parser.parse_args()
     if options.mode == "consume":
         consume(options.socket)
     elif options.mode == "latency":
-        print(json.dumps(latency(options.socket, options.commands)))
+        print(json.dumps(latency(options.socket, options.commands, options.samples)))
     else:
         print(json.dumps(throughput(options.socket, options.commands, options.clients)))
 

@@ -44,18 +44,38 @@ public struct Envelope: Sendable, Hashable, Codable {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt))
     }
 
-    /// The envelope as compact JSON bytes with sorted keys (a canonical form, so equal envelopes hash alike).
+    /// The envelope as compact JSON bytes with sorted keys (a canonical form, so equal envelopes hash
+    /// alike): the fields written in their sorted order directly, the payload through `JSONWriter`.
     public func encoded() -> [UInt8] {
-        // Encoding a value made only of strings, numbers and finite JSON cannot fail.
-        let data = try! Self.encoder.encode(self)
-        return Array(data)
+        var writer = JSONWriter(capacity: 256)
+        writer.open(UInt8(ascii: "{"))
+        writer.key("actor", first: true)
+        writer.write(string: actor)
+        if let causationId {
+            writer.key("causationId")
+            writer.write(string: causationId)
+        }
+        if let correlationId {
+            writer.key("correlationId")
+            writer.write(string: correlationId)
+        }
+        writer.key("id")
+        writer.write(string: id)
+        writer.key("kind")
+        writer.write(string: kind.rawValue)
+        writer.key("occurredAt")
+        writer.write(string: occurredAt)
+        writer.key("payload")
+        writer.write(payload)
+        writer.key("tenant")
+        writer.write(string: tenant)
+        writer.key("type")
+        writer.write(string: type)
+        writer.key("version")
+        writer.write(integer: Int64(version))
+        writer.close(UInt8(ascii: "}"))
+        return writer.bytes
     }
 
     public var json: String { String(decoding: encoded(), as: UTF8.self) }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }

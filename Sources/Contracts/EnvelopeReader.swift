@@ -16,12 +16,11 @@ public struct EnvelopeReader: Sendable {
         guard bytes.count <= maxBytes else { throw .tooLarge(bytes: bytes.count, limit: maxBytes) }
         let value: JSONValue
         do {
-            value = try JSONValue.parse(bytes)
+            value = try JSONValue.parse(bytes, rejectingDuplicateKeys: true)
         } catch {
             throw .malformedJSON(detail: Self.describe(error))
         }
         guard case .object(let fields) = value else { throw .malformedJSON(detail: "the top level is a \(value.typeName), not an object") }
-        if let key = DuplicateKeys.first(in: bytes) { throw .malformedJSON(detail: "the key '\(key)' appears twice in one object") }
         return try Self.envelope(from: fields)
     }
 

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Any JSON value, kept exactly enough to round-trip payloads between services.
 public enum JSONValue: Sendable, Hashable, Codable {
     case null
@@ -86,48 +84,17 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 }
 
 extension JSONValue {
-    /// Compact JSON with sorted keys.
+    /// Compact JSON with sorted keys (the canonical form: what JSONEncoder with sorted keys writes).
     public var compactJSON: [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Only JSON values are encoded; a non-finite double is the one failure and becomes null.
-        return Array((try? encoder.encode(self)) ?? Data("null".utf8))
-    }
-}
-
-extension JSONValue {
-    /// Parses JSON bytes. Foundation's JSONSerialization is used rather than `Codable`: decoding an
-    /// untyped value through `Decoder` means trying each type in turn, about 80 times slower.
-    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        let object = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
-        return try JSONValue(foundation: object)
+        var writer = JSONWriter()
+        writer.write(self)
+        return writer.bytes
     }
 
-    init(foundation object: Any) throws {
-        switch object {
-        case is NSNull:
-            self = .null
-        case let text as String:
-            self = .string(text)
-        case let number as NSNumber:
-            self = JSONValue(number: number)
-        case let array as [Any]:
-            self = .array(try array.map { try JSONValue(foundation: $0) })
-        case let dictionary as [String: Any]:
-            self = .object(try dictionary.mapValues { try JSONValue(foundation: $0) })
-        default:
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "unexpected JSON value \(type(of: object))"))
-        }
-    }
-
-    /// JSONSerialization hands numbers and booleans over as NSNumber; its type code tells which
-    /// ("c" for a boolean, "d" for a number with a fraction or exponent, an integer type otherwise).
-    private init(number: NSNumber) {
-        switch String(cString: number.objCType) {
-        case "c", "B": self = .bool(number.boolValue)
-        case "d", "f": self = .number(number.doubleValue)
-        case "Q" where number.uint64Value > UInt64(Int64.max): self = .number(number.doubleValue)
-        default: self = .integer(number.int64Value)
-        }
+    /// Parses JSON bytes (RFC 8259; see `JSONParser` for how numbers are read); a syntax error is
+    /// thrown as `JSONSyntaxError` with the offset where it was found. With `rejectingDuplicateKeys`,
+    /// a key twice in one object (however its escapes spell it) is such an error too.
+    public static func parse(_ bytes: [UInt8], rejectingDuplicateKeys: Bool = false) throws -> JSONValue {
+        try JSONParser.parse(bytes, rejectingDuplicateKeys: rejectingDuplicateKeys)
     }
 }

@@ -115,7 +115,7 @@ final class HiredisContext {
     }
 
     /// Copies a reply tree into Swift values, then frees the whole tree once.
-    private static func consume(_ raw: UnsafeMutableRawPointer) -> RedisValue {
+    static func consume(_ raw: UnsafeMutableRawPointer) -> RedisValue {
         defer { freeReplyObject(raw) }
         return convert(raw.assumingMemoryBound(to: redisReply.self))
     }

@@ -15,15 +15,20 @@ struct RecordReactor {
     let policy: CommitPolicy
     let sla: SlaTracker
     let escalation = EscalationTracker()
+    let definitions: PublishedDefinitions
 
     /// Handles one event; returns true when the commit acknowledged it, false when the event needs
     /// nothing (the runtime acknowledges it).
     func react(to message: InboundMessage) async throws -> Bool {
         let event = message.envelope
         guard let activity = RecordActivity.of(event) else { return false }
-        guard let record = try await record(activity, tenant: event.tenant, shard: message.shard),
-              let definition = try await definition(activity.entity, version: record.definitionVersion, tenant: event.tenant, shard: message.shard),
+        // The record's definition version first: most definitions have neither SLA nor escalation,
+        // and then the record itself need not be decoded.
+        guard let stored = try await storedRecord(activity, tenant: event.tenant, shard: message.shard),
+              case .integer(let version)? = try JSONValue.parse(stored)["definitionVersion"],
+              let definition = try await definitions.definition(activity.entity, version: Int(version), tenant: event.tenant, shard: message.shard),
               !definition.sla.isEmpty || !definition.escalation.isEmpty else { return false }
+        let record = try JSONDecoder().decode(PipelineRecord.self, from: Data(stored))
         guard let at = TimerDue.instant(event.occurredAt) else { return false }
         let slaChanges = try await sla.changes(for: activity, definition: definition, record: record, event: event, shard: message.shard, at: at)
         let operations = slaChanges.operations + escalation.changes(for: activity, definition: definition, record: record, event: event, at: at)
@@ -37,14 +42,7 @@ struct RecordReactor {
         return true
     }
 
-    private func record(_ activity: RecordActivity, tenant: String, shard: ShardKeys) async throws -> PipelineRecord? {
-        let reply = try await pool.send("HGET", shard.record(tenant: tenant, entity: activity.entity.rawValue, id: activity.recordID), "d")
-        guard let bytes = reply.bytes else { return nil }
-        return try JSONDecoder().decode(PipelineRecord.self, from: Data(bytes))
-    }
-
-    private func definition(_ entity: EntityKind, version: Int, tenant: String, shard: ShardKeys) async throws -> PipelineDefinition? {
-        guard let bytes = try await pool.send("HGET", shard.definitions(tenant: tenant, entity: entity.rawValue), "d:\(version)").bytes else { return nil }
-        return try JSONDecoder().decode(PipelineDefinition.self, from: Data(bytes))
+    private func storedRecord(_ activity: RecordActivity, tenant: String, shard: ShardKeys) async throws -> [UInt8]? {
+        try await pool.send("HGET", shard.record(tenant: tenant, entity: activity.entity.rawValue, id: activity.recordID), "d").bytes
     }
 }

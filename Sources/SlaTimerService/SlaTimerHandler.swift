@@ -29,7 +29,8 @@ public struct SlaTimerHandler: SingleMessageHandler {
         self.clock = clock
         self.logger = context.logger
         self.reactor = RecordReactor(store: store, pool: context.pool, group: "sla", policy: policy,
-                                     sla: SlaTracker(store: store, zones: zones, logger: context.logger))
+                                     sla: SlaTracker(store: store, zones: zones, logger: context.logger),
+                                     definitions: PublishedDefinitions(pool: context.pool))
     }
 
     public func streams(of shard: ShardKeys) -> [String] { [shard.commands(.sla), shard.events] }

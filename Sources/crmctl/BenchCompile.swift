@@ -19,7 +19,7 @@ struct BenchCompile: AsyncParsableCommand {
 
     func run() async throws {
         guard (2...64).contains(stages), runs >= 1 else { throw ValidationError("--stages 2…64 (the publish limit) and --runs ≥ 1") }
-        let definition = Self.definition(stages: stages)
+        let definition = SizedDefinition.chain(stages: stages)
         let clock = ContinuousClock()
         var times: [Duration] = []
         times.reserveCapacity(runs)
@@ -35,20 +35,5 @@ struct BenchCompile: AsyncParsableCommand {
             "fields": .integer(Int64(definition.fields.count)), "runs": .integer(Int64(runs)),
             "p50_us": .number(micros(0.5)), "p99_us": .number(micros(0.99)),
         ])
-    }
-
-    /// A chain of stages, each reached by a conditional transition and left by a guarded one, over 20 fields.
-    static func definition(stages count: Int) -> PipelineDefinition {
-        let fields = (0..<20).map { FieldRule(name: "f\($0)", type: $0 % 2 == 0 ? .number : .string) }
-        var stages = [StageDefinition(name: "s0", initial: true)]
-        var transitions: [TransitionDefinition] = []
-        for index in 1..<count {
-            stages.append(StageDefinition(name: "s\(index)", terminal: index == count - 1 ? .won : nil))
-            transitions.append(TransitionDefinition(action: "advance", from: ["s\(index - 1)"], to: "s\(index)",
-                                                    condition: "data.f\((index * 2) % 20) > \(index) and len(data.f1) < 50"))
-            transitions.append(TransitionDefinition(action: "jump", from: ["s\(index - 1)"], to: "s\(index)",
-                                                    guard: "stage == 's\(index - 1)' or data.f0 in [1, 2, 3]"))
-        }
-        return PipelineDefinition(entity: .lead, name: "bench", stages: stages, transitions: transitions, fields: fields)
     }
 }

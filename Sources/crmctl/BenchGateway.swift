@@ -23,6 +23,9 @@ struct BenchGateway: AsyncParsableCommand {
     @Option(help: "The tenant the benchmark writes to.")
     var tenant: String = "bench-gw"
 
+    @Option(help: "Write each sync time (ms), one per line, to this file (for make bench's chart).")
+    var samples: String?
+
     func run() async throws {
         guard (1...32).contains(branches), runs >= 1 else { throw ValidationError("--branches 1…32 and --runs ≥ 1") }
         let client = CrmClient(endpoint: try connection.endpoint(), shards: connection.shards, poolSize: branches)
@@ -54,6 +57,9 @@ struct BenchGateway: AsyncParsableCommand {
         }
         await client.close()
         syncs.sort()
+        if let samples {
+            try syncs.map { String(format: "%.4f", $0.seconds * 1000) }.joined(separator: "\n").write(toFile: samples, atomically: true, encoding: .utf8)
+        }
         func millis(_ p: Double) -> Double { (syncs[min(syncs.count - 1, Int(Double(syncs.count) * p))].seconds * 1e6).rounded() / 1000 }
         printJSON(["branches": .integer(Int64(branches)), "runs": .integer(Int64(runs)), "sync_p50_ms": .number(millis(0.5)), "sync_p99_ms": .number(millis(0.99))])
     }

@@ -32,6 +32,9 @@ struct BenchTimers: AsyncParsableCommand {
     @Option(help: "The tenant the benchmark writes to.")
     var tenant: String = "bench"
 
+    @Option(help: "Write each timer's lateness (ms), one per line, to this file (for make bench's chart).")
+    var samples: String?
+
     func run() async throws {
         guard timers >= 1, spreadMs >= 0, leadMs >= 500, sweeps >= 1 else { throw ValidationError("--timers ≥ 1, --spread-ms ≥ 0, --lead-ms ≥ 500, --sweeps ≥ 1") }
         let redis = try connection.connection()
@@ -74,22 +77,43 @@ struct BenchTimers: AsyncParsableCommand {
         await pool.close()
 
         var lateness: [Int64] = []
+        var firedIDs: Set<String> = []
+        var duplicates = 0
+        var firstDue = Int64.max
+        var lastFired = Int64.min
         var cursor = "-"
         let deadline = clock.now + .seconds(Double(leadMs + spreadMs) / 1000 + 60)
         let prefix = "bench-\(run)-"
-        while lateness.count < timers, clock.now < deadline {
+        // After the last one fired, one more read after a pause: a timer fired twice would show there.
+        var settled = false
+        while clock.now < deadline {
             let entries = try await redis.xrange(shard.events, start: cursor, count: 5000)
             if let last = entries.last { cursor = "(" + last.id }
             for entry in entries {
                 guard let envelope = try? EnvelopeReader().read(entry.field("envelope") ?? []), envelope.type == MessageType.timerFired,
-                      envelope.payload["timerId"]?.stringValue?.hasPrefix(prefix) == true,
+                      let timerID = envelope.payload["timerId"]?.stringValue, timerID.hasPrefix(prefix),
                       let due = envelope.payload["dueAt"]?.stringValue.flatMap(TimerDue.instant),
                       let fired = envelope.payload["firedAt"]?.stringValue.flatMap(TimerDue.instant) else { continue }
+                guard firedIDs.insert(timerID).inserted else {
+                    duplicates += 1
+                    continue
+                }
                 lateness.append(fired - due)
+                firstDue = min(firstDue, due)
+                lastFired = max(lastFired, fired)
             }
-            if entries.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+            if lateness.count >= timers {
+                if settled { break }
+                settled = true
+                try await Task.sleep(for: .milliseconds(300))
+            } else if entries.isEmpty {
+                try await Task.sleep(for: .milliseconds(50))
+            }
         }
         guard lateness.count == timers else { throw ValidationError("only \(lateness.count) of \(timers) timers fired in time: is sla-timer-service running?") }
+        if let samples {
+            try lateness.map(String.init).joined(separator: "\n").write(toFile: samples, atomically: true, encoding: .utf8)
+        }
         lateness.sort()
         sweepTimes.sort()
         func at<T>(_ values: [T], _ share: Double) -> T { values[min(values.count - 1, Int(Double(values.count) * share))] }
@@ -97,6 +121,9 @@ struct BenchTimers: AsyncParsableCommand {
             "timers": .integer(Int64(timers)), "spread_ms": .integer(Int64(spreadMs)), "pending_during_sweeps": .integer(Int64(pending)),
             "sweep_p50_ms": .number((at(sweepTimes, 0.5) * 1000).rounded() / 1000), "sweep_p99_ms": .number((at(sweepTimes, 0.99) * 1000).rounded() / 1000),
             "late_p50_ms": .integer(at(lateness, 0.5)), "late_p99_ms": .integer(at(lateness, 0.99)), "late_max_ms": .integer(lateness.last ?? 0),
+            // From the first due instant to the last firing: with every timer due at once, the firing rate.
+            "fired_per_s": .number((Double(timers) * 1000 / Double(max(1, lastFired - firstDue))).rounded()),
+            "duplicates": .integer(Int64(duplicates)),
         ])
     }
 }
