@@ -38,12 +38,14 @@ test-deploy: deps
 	@python3 scripts/check_deploy.py > .build/check-deploy.log 2>&1 || { cat .build/check-deploy.log; exit 1; }
 	@tail -n 1 .build/check-deploy.log
 
-# The browser test (headless Chromium) runs on its own after the rest, so its load does not slow
-# the timing-sensitive service tests that run in parallel.
+# The Redis Cluster suites (six redis-servers, the services and a failover) and the browser test
+# (headless Chromium) run on their own after the rest, so their load does not slow the
+# timing-sensitive service tests that run in parallel.
 test: deps
 	swift build --build-tests
 	@$(MAKE) --no-print-directory test-acl test-deploy
-	swift test --skip-build --skip BrowserTests
+	swift test --skip-build --skip BrowserTests --skip Cluster
+	swift test --skip-build --filter Cluster
 	swift test --skip-build --filter BrowserTests
 
 test-setup: deps

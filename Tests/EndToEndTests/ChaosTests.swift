@@ -164,25 +164,12 @@ struct ChaosTests {
             if try await !drained(shard.events, deployment) { violations.append("\(tenant): events not drained") }
             let events = try await envelopes(shard.events, deployment)
             let mine = commands.filter { $0.tenant == tenant }
-            var outcomeCount: [String: Int] = [:]
-            for event in events where event.type == "command.accepted" || event.type == "command.rejected" {
-                if let cause = event.causationId { outcomeCount[cause, default: 0] += 1 }
-            }
+            let outcomeCount = StreamInvariants.outcomeCounts(events)
             for command in mine where outcomeCount[command.id] != 1 {
                 violations.append("\(tenant) \(command.type) \(command.id): \(outcomeCount[command.id] ?? 0) outcomes")
             }
             outcomes += mine.count(where: { outcomeCount[$0.id] == 1 })
-            func once(_ type: String, key: (Envelope) -> String?) {
-                var seen: [String: Int] = [:]
-                for event in events where event.type == type { if let key = key(event) { seen[key, default: 0] += 1 } }
-                for (key, count) in seen where count > 1 { violations.append("\(tenant) \(type) \(key) × \(count)") }
-            }
-            once("lead.created") { $0.payload["leadId"]?.stringValue }
-            once("gateway.joined") { $0.payload["leadId"]?.stringValue }
-            once("branch.completed") { "\($0.payload["leadId"]?.stringValue ?? "")/\($0.payload["branch"]?.stringValue ?? "")" }
-            once("record.assigned") { $0.causationId }
-            once("timer.fired") { $0.payload["timerId"]?.stringValue }
-            once("integration.succeeded") { $0.payload["callId"]?.stringValue }
+            violations += StreamInvariants.repeatedEffects(events, tenant: tenant)
             // Every lead whose branches both completed has joined.
             let leads = Set(events.filter { $0.type == "gateway.joined" }.compactMap { $0.payload["leadId"]?.stringValue })
             for index in 0..<Self.leadsPerTenant {

@@ -163,10 +163,7 @@ struct ClusterEndToEndTests {
             let shard = router.keys(forTenant: tenant)
             let failedOver = shard.shard == failoverShard
             let events = try await envelopes(shard.events)
-            var outcomeCount: [String: Int] = [:]
-            for event in events where event.type == "command.accepted" || event.type == "command.rejected" {
-                if let cause = event.causationId { outcomeCount[cause, default: 0] += 1 }
-            }
+            let outcomeCount = StreamInvariants.outcomeCounts(events)
             for command in commands where command.tenant == tenant {
                 let count = outcomeCount[command.id] ?? 0
                 if count > 1 { violations.append("\(tenant) \(command.type) \(command.id): \(count) outcomes") }
@@ -174,16 +171,7 @@ struct ClusterEndToEndTests {
                 // sent to its replica is gone. Counted for the failed-over shard, a violation elsewhere.
                 if count == 0 { (failedOver ? { lost.append("\(tenant) \(command.type)") } : { violations.append("\(tenant) \(command.type) \(command.id): no outcome") })() }
             }
-            func once(_ type: String, key: (Envelope) -> String?) {
-                var seen: [String: Int] = [:]
-                for event in events where event.type == type { if let key = key(event) { seen[key, default: 0] += 1 } }
-                for (key, count) in seen where count > 1 { violations.append("\(tenant) \(type) \(key) × \(count)") }
-            }
-            once("lead.created") { $0.payload["leadId"]?.stringValue }
-            once("gateway.joined") { $0.payload["leadId"]?.stringValue }
-            once("branch.completed") { "\($0.payload["leadId"]?.stringValue ?? "")/\($0.payload["branch"]?.stringValue ?? "")" }
-            once("record.assigned") { $0.causationId }
-            once("timer.fired") { $0.payload["timerId"]?.stringValue }
+            violations += StreamInvariants.repeatedEffects(events, tenant: tenant)
             if !failedOver {
                 let audited = try await envelopes(shard.audit).map(\.id)
                 if audited.count != Set(audited).count || Set(audited) != Set(events.map(\.id)) {

@@ -83,7 +83,7 @@ struct SlaTrackingTests {
         let start = try #require(TimerDue.instant(event.occurredAt))
         try await withService {
             try await publish(event)
-            #expect(try await eventually(timeout: .seconds(5)) { try await events("sla.breached").count == 1 })
+            #expect(try await eventually(timeout: .seconds(15)) { try await events("sla.breached").count == 1 })
         }
         let started = try #require(try await events("sla.started").first)
         #expect(started.payload["recordId"] == "L-1")
@@ -174,13 +174,13 @@ struct SlaTrackingTests {
         }
         try await withService {
             try await publish(create)
-            #expect(try await eventually(timeout: .seconds(5)) { try await escalations().count == 1 })
+            #expect(try await eventually(timeout: .seconds(15)) { try await escalations().count == 1 })
             for (version, subject) in [(1, ["subject": "lead:L-7"]), (2, ["subjectEntity": "lead", "subjectId": "L-7"])] as [(Int, [String: JSONValue])] {
                 try await Task.sleep(for: .milliseconds(20))
                 let logged = Envelope(type: "interaction.logged", version: version, kind: .event, tenant: fixture.tenant, actor: "u-17",
                                       payload: .object(subject.merging(["interactionId": .string("I-\(version)"), "kind": "call", "notes": "", "attachments": []]) { $1 }))
                 try await publish(logged)
-                #expect(try await eventually(timeout: .seconds(5)) {
+                #expect(try await eventually(timeout: .seconds(15)) {
                     try await escalations().contains { $0.payload["lastActivityAt"] == .string(logged.occurredAt) }
                 }, "version \(version) counts as activity")
             }

@@ -1,5 +1,6 @@
 public import Foundation
 public import RedisClient
+import Synchronization
 
 /// A real Redis Cluster for one test: `primaries` × (1 + replicas) redis-server processes on loopback
 /// ports, each in its own temp dir, joined with `redis-cli --cluster create`, stopped at the end.
@@ -179,16 +180,21 @@ public final class RedisClusterProcess: @unchecked Sendable {
         }
     }
 
-    /// Ports whose cluster bus port (port + 10000) is free too.
+    /// Ports handed out in this process: two clusters starting at once never pick the same one.
+    private static let handedOut = Mutex<Set<Int>>([])
+
+    /// Ports whose cluster bus port (port + 10000) is free too. Both stay below the kernel's ephemeral
+    /// range (32768 and up), where outgoing connections could take a bus port between check and bind.
     private static func freePorts(_ count: Int) throws -> [Int] {
         var ports: [Int] = []
-        var candidate = Int.random(in: 20_000...29_000)
+        var candidate = Int.random(in: 20_000...22_700)
         var tries = 0
         while ports.count < count {
             tries += 1
             if tries > 2000 { throw TestHarnessError.timedOut("free loopback ports") }
-            candidate = candidate >= 29_999 ? 20_000 : candidate + 1
-            if isFree(candidate), isFree(candidate + 10_000) { ports.append(candidate) }
+            candidate = candidate >= 22_767 ? 20_000 : candidate + 1
+            guard isFree(candidate), isFree(candidate + 10_000) else { continue }
+            if handedOut.withLock({ $0.insert(candidate).inserted }) { ports.append(candidate) }
         }
         return ports
     }
