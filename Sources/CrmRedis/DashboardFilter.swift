@@ -159,7 +159,7 @@ public struct DashboardCursor: Sendable, Equatable {
         guard token.count <= 600, let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { return nil }
         let parts = text.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 4, let sort = DashboardFilter.Sort(rawValue: parts[0]), let segment = Int(parts[1]), segment >= 0, segment < 10_000,
-              Double(parts[2]) != nil, parts[3].contains(":") else { return nil }
+              Double(parts[2])?.isFinite == true, parts[3].contains(":") else { return nil }
         self.init(sort: sort, segment: segment, score: parts[2], member: parts[3])
     }
 }

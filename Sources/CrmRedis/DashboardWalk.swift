@@ -25,10 +25,10 @@ struct Conditions: Sendable {
     }
 }
 
-/// Walks sorted sets of the projection in order (by rank, so a page costs O(log n + page) in Redis
-/// however many records precede it), reading rows a chunk at a time with HMGET, from a cursor that
-/// names the last record returned: records inserted meanwhile shift ranks but never make a page
-/// repeat or skip one.
+/// Walks sorted sets of the projection in order, reading rows a chunk at a time with HMGET. Every
+/// read after the first continues from the last record examined — its (score, member) position, as
+/// the cursor does between pages — never from a rank: records added or closed meanwhile shift ranks,
+/// and a rank would make a page repeat or skip one.
 struct Walk: Sendable {
     let rows: String
     let reverse: Bool
@@ -37,69 +37,74 @@ struct Walk: Sendable {
     let low: Int64?
     let high: Int64?
 
+    /// A position in a sorted set: its score as Redis wrote it, and the member (equal scores sort by member).
+    private typealias Position = (score: String, member: String)
+
     func page(sets: [String], from cursor: DashboardCursor?, limit: Int, sort: DashboardFilter.Sort, query: DashboardQuery) async throws -> DashboardPage {
         var items: [DashboardItem] = []
         var scanned = 0
         let first = min(cursor?.segment ?? 0, sets.count)
         for segment in first..<sets.count {
             let key = sets[segment]
-            var (rank, skipAfter) = try await start(key, cursor: segment == first ? cursor : nil, query: query)
+            var after: Position? = segment == first ? cursor.map { ($0.score, $0.member) } : nil
             // The first read asks for exactly what is missing; when filters drop rows, reads grow.
             var chunk = max(32, limit - items.count)
             while true {
-                let range = try await query.send([RedisCommand(reverse ? "ZREVRANGE" : "ZRANGE", [key, rank, rank + chunk - 1, "WITHSCORES"])])[0].array ?? []
-                guard !range.isEmpty else { break }
-                rank += range.count / 2
-                chunk = min(4 * DashboardFilter.maximumLimit, chunk * 2)
-                let members = stride(from: 0, to: range.count, by: 2).map { range[$0].bytes ?? [] }
-                let rowValues = try await query.send([RedisCommand(argv: [Array("HMGET".utf8), Array(rows.utf8)] + members)])[0].array ?? []
-                for (index, member) in members.enumerated() {
-                    let scoreBytes = range[2 * index + 1].bytes ?? []
-                    let score = DashboardRow.number(scoreBytes[...]) ?? 0
+                let range = try await query.send([read(key, after: after, count: chunk)])[0].array ?? []
+                var fresh: [(member: [UInt8], score: [UInt8])] = []
+                for index in stride(from: 0, to: range.count - 1, by: 2) {
+                    let member = range[index].bytes ?? [], score = range[index + 1].bytes ?? []
+                    if let after, isAtOrBefore(member: member, score: score, position: after) { continue }
+                    fresh.append((member, score))
+                }
+                let exhausted = range.count / 2 < chunk
+                guard !fresh.isEmpty else {
+                    // Only records at the position's score that sort before it: read further, or stop at the end.
+                    if exhausted { break }
+                    chunk = min(64 * DashboardFilter.maximumLimit, chunk * 2)
+                    continue
+                }
+                let rowValues = try await query.send([RedisCommand(argv: [Array("HMGET".utf8), Array(rows.utf8)] + fresh.map(\.member))])[0].array ?? []
+                for (index, entry) in fresh.enumerated() {
+                    let score = DashboardRow.number(entry.score[...]) ?? 0
                     if let high, !reverse, score > Double(high) { return DashboardPage(items: items, next: nil, scanned: scanned) }
                     if let low, reverse, score < Double(low) { return DashboardPage(items: items, next: nil, scanned: scanned) }
-                    if let after = skipAfter {
-                        let name = String(decoding: member, as: UTF8.self)
-                        if score == after.score, reverse ? name >= after.member : name <= after.member { continue }
-                        skipAfter = nil
-                    }
                     scanned += 1
+                    let member = String(decoding: entry.member, as: UTF8.self)
                     if index < rowValues.count, case .bulkString(let row) = rowValues[index],
-                       let item = DashboardItem(member: String(decoding: member, as: UTF8.self), row: row), matches.accept(item) {
+                       let item = DashboardItem(member: member, row: row), matches.accept(item) {
                         items.append(item)
                     }
                     if items.count >= limit || scanned >= DashboardQuery.budget {
-                        let next = DashboardCursor(sort: sort, segment: segment, score: String(decoding: scoreBytes, as: UTF8.self),
-                                                   member: String(decoding: member, as: UTF8.self))
+                        let next = DashboardCursor(sort: sort, segment: segment, score: String(decoding: entry.score, as: UTF8.self), member: member)
                         return DashboardPage(items: items, next: next, scanned: scanned)
                     }
                 }
+                if exhausted { break }
+                let last = fresh[fresh.count - 1]
+                after = (String(decoding: last.score, as: UTF8.self), String(decoding: last.member, as: UTF8.self))
+                chunk = min(4 * DashboardFilter.maximumLimit, chunk * 2)
             }
         }
         return DashboardPage(items: items, next: nil, scanned: scanned)
     }
 
-    /// The rank to start at in `key`, and (when the cursor's record left the set) the position to skip past.
-    private func start(_ key: String, cursor: DashboardCursor?, query: DashboardQuery) async throws -> (Int, (score: Double, member: String)?) {
-        if let cursor {
-            let cursorScore = Double(cursor.score) ?? 0
-            let replies = try await query.send([
-                RedisCommand("ZSCORE", [key, cursor.member]),
-                RedisCommand(reverse ? "ZREVRANK" : "ZRANK", [key, cursor.member]),
-                reverse ? RedisCommand("ZCOUNT", [key, "(\(cursor.score)", "+inf"]) : RedisCommand("ZCOUNT", [key, "-inf", "(\(cursor.score)"]),
-            ])
-            if let score = replies[0].string.flatMap(Double.init), score == cursorScore, let rank = replies[1].integer {
-                return (Int(rank) + 1, nil)
-            }
-            // The cursor's record left this set meanwhile: start at its score, past what sorted before it.
-            return (Int(replies[2].integer ?? 0), (cursorScore, cursor.member))
+    /// `count` members from `after` on (inclusive of its score: equal scores are told apart by member),
+    /// or from the sets' bound when there is no position yet.
+    private func read(_ key: String, after: Position?, count: Int) -> RedisCommand {
+        if reverse {
+            let from = after?.score ?? high.map(String.init) ?? "+inf"
+            return RedisCommand("ZRANGE", [key, from, "-inf", "BYSCORE", "REV", "LIMIT", 0, count, "WITHSCORES"])
         }
-        if reverse, let high {
-            return (Int(try await query.send([RedisCommand("ZCOUNT", [key, "(\(high)", "+inf"])])[0].integer ?? 0), nil)
-        }
-        if !reverse, let low {
-            return (Int(try await query.send([RedisCommand("ZCOUNT", [key, "-inf", "(\(low)"])])[0].integer ?? 0), nil)
-        }
-        return (0, nil)
+        let from = after?.score ?? low.map(String.init) ?? "-inf"
+        return RedisCommand("ZRANGE", [key, from, "+inf", "BYSCORE", "LIMIT", 0, count, "WITHSCORES"])
+    }
+
+    /// Whether a member read from `position`'s score on comes at or before the position in walk order.
+    private func isAtOrBefore(member: [UInt8], score: [UInt8], position: Position) -> Bool {
+        guard let value = DashboardRow.number(score[...]), let at = Double(position.score), value == at else { return false }
+        // Redis orders equal scores by the members' bytes.
+        let positionMember = Array(position.member.utf8)
+        return reverse ? !member.lexicographicallyPrecedes(positionMember) : !positionMember.lexicographicallyPrecedes(member)
     }
 }
