@@ -45,7 +45,10 @@ def main():
         for _ in range(options.reads + 5):
             started = time.perf_counter()
             connection.request("GET", f"/v1/tenants/{tenant}/dashboard/pending?{query}", headers={"authorization": f"Bearer {key}"})
-            body = connection.getresponse().read()
+            response = connection.getresponse()
+            body = response.read()
+            if response.status != 200:
+                raise SystemExit(f"GET dashboard/pending?{query}: {response.status} {body[:300]!r}")
             samples.append((time.perf_counter() - started) * 1000)
         items = len(json.loads(body)["items"])
         samples = sorted(samples[5:])
