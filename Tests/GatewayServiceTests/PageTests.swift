@@ -134,10 +134,15 @@ struct PageTests {
         await fixture.stop()
     }
 
-    @Test("the dashboard reads the projection: my records, my team, the whole tenant, a stage; names, pending approvals and the funnel (USE-CRM-0557, FUN-CRM-0281)")
+    @Test("the dashboard reads the projection: my records, my team, the whole tenant, a stage; names, a breached SLA, pending approvals and the funnel (USE-CRM-0557, FUN-CRM-0281)")
     func dashboardViews() async throws {
-        let fixture = try await GatewayFixture()
+        let fixture = try await GatewayFixture(extraServices: ["sla-timer-service"])
         try await fixture.command("acme", "u-17", "directory.put_user", ["userId": "u-40", "roles": ["sales"], "teams": ["north"]])
+        // The example lead pipeline again, with a one-second SLA on the stage "qualified".
+        let example = try Data(contentsOf: ServiceProcess.packageRoot.appendingPathComponent("contracts/v1/examples/01-definition.publish.json"))
+        var definition = try #require(try EnvelopeReader().read(Array(example)).payload.objectValue)
+        definition["sla"] = [["stage": "qualified", "name": "follow_up", "within": "PT1S", "warnAt": 0.5]]
+        try await fixture.command("acme", "u-17", "definition.publish", .object(definition))
         try await fixture.command("acme", "u-17", "directory.configure", ["allowSelfAssignment": true])
         let leads: [(id: String, name: String, owner: String?)] = [("L-61", "Ada Lovelace", "u-30"), ("L-62", "Charles Babbage", "u-17"),
                                                                     ("L-63", "Mary Somerville", "u-40"), ("L-64", "Unassigned Ltd", nil)]
@@ -174,6 +179,15 @@ struct PageTests {
             #expect(listed(qualified.text) == ["L-62"] && qualified.text.contains("<option value=\"lead:qualified\" selected>lead: qualified</option>"), "\(listed(qualified.text))")
             let panel = try await page("dashboard/panel?scope=team:north")
             #expect(listed(panel.text) == ["L-63"] && panel.text.contains("Mary Somerville"), "\(panel.text)")
+            // The qualified lead's one-second SLA breaches (sla-timer-service): the team's breached panel lists it, u-30's does not.
+            func breached(_ query: String) async throws -> String {
+                try await page(query).text.firstMatch(of: /<section aria-labelledby="breached-heading" id="breached">(?s:.*?)<\/section>/).map { String($0.output) } ?? ""
+            }
+            #expect(try await eventually(timeout: .seconds(15)) { try await breached("?scope=team").contains("SLAs breached (1)") })
+            let teamBreached = try await breached("?scope=team")
+            #expect(teamBreached.contains("lead L-62") && teamBreached.contains("(Charles Babbage)") && teamBreached.contains("owner u-17"), "\(teamBreached)")
+            #expect(try await breached("").contains("SLAs breached (0)"))
+            #expect(try await page("?scope=tenant&stage=lead:qualified").text.contains("<span class=\"sla breached\">breached</span>"))
             // The funnel shows the projection's counts, the same as the API's.
             let api = try await client.call(.get, "/v1/tenants/acme/dashboard/funnel", key: fixture.acmeKey).json
             let shown = Dictionary(mine.text.matches(of: /<tr><td>lead<\/td><td>([a-z_]+)<\/td><td>(\d+)<\/td>/).map { (String($0.output.1), Int($0.output.2) ?? -1) },
