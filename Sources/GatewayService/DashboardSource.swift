@@ -38,7 +38,7 @@ struct DashboardData: Sendable {
 }
 
 /// Whose records the dashboard shows and which stage: the page's `scope` and `stage` query parameters.
-struct DashboardView: Sendable, Equatable {
+struct DashboardView: Sendable {
     enum Scope: Sendable, Equatable {
         /// The records the caller owns.
         case mine
@@ -91,10 +91,6 @@ struct DashboardView: Sendable, Equatable {
 
     /// The value of the `stage` parameter ("" for every stage).
     var stageParameter: String { stage.map { "\($0.kind.rawValue):\($0.name)" } ?? "" }
-
-    static func == (left: DashboardView, right: DashboardView) -> Bool {
-        left.scope == right.scope && left.stageParameter == right.stageParameter
-    }
 }
 
 /// Where the dashboard's numbers come from.
