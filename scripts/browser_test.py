@@ -3,7 +3,8 @@
 
 Usage: browser_test.py BASE_URL API_KEY SCREENSHOT_DIR
 
-Logs in with the key, finds the seeded leads on the dashboard, opens one, applies "contact" and sees
+Logs in with the key, finds the seeded leads and the pending approval on the dashboard, switches to
+the whole tenant's view with the keyboard, opens a lead, applies "contact" and sees
 the stage change, adds a custom field on the admin page and sees the create form refuse a value that
 breaks its rule. Saves a screenshot after each step. Exits 1 at the first thing that is not as expected.
 """
@@ -65,7 +66,26 @@ def main():
         links = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "#panel table a")]
         expect(all(("lead L-300%d" % n) in links for n in (1, 2, 3)), "the seeded leads are on the dashboard: %s" % links)
         expect("new" in text_of(".funnel"), "the funnel shows the stage 'new'")
+        expect("lead L-3004" not in links, "my records leave out the lead nobody owns: %s" % links)
+        approvals = text_of("#approvals")
+        expect("lead L-3002" in approvals and "qualify" in approvals, "the pending approval is listed: " + approvals)
         shot("dashboard")
+
+        # The view form by keyboard: the last scope (whole tenant), Tab to the button, Enter.
+        scope = driver.find_element(By.ID, "view-scope")
+        scope.send_keys(Keys.END)
+        expect(Select(scope).first_selected_option.text == "Whole tenant", "End picks the whole tenant")
+        scope.send_keys(Keys.TAB)
+        expect(driver.switch_to.active_element.get_attribute("id") == "view-stage", "Tab moves to the stage")
+        driver.switch_to.active_element.send_keys(Keys.TAB)
+        expect(driver.switch_to.active_element.text == "Show", "Tab moves to the Show button")
+        driver.switch_to.active_element.send_keys(Keys.ENTER)
+        wait.until(EC.url_contains("scope=tenant"))
+        links = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "#pending a")]
+        expect(all(("lead L-300%d" % n) in links for n in (1, 2, 3, 4)), "the whole tenant's view lists every open lead: %s" % links)
+        expect("Nobody's lead" in text_of("#pending"), "the rows carry the records' names")
+        expect(Select(driver.find_element(By.ID, "view-scope")).first_selected_option.text == "Whole tenant", "the form shows the view")
+        shot("whole-tenant")
         # The panel refreshes itself (every 2 s in the test) and says when.
         WebDriverWait(driver, 10).until(EC.text_to_be_present_in_element((By.ID, "refreshed"), "Updated"))
         expect(len(driver.find_elements(By.CSS_SELECTOR, "#panel table a")) >= 3, "the refreshed panel still lists the leads")
@@ -117,7 +137,7 @@ def main():
         driver.find_element(By.XPATH, "//button[normalize-space()='Create lead']").click()
         wait.until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), "lead L-3999"))
         shot("created")
-        print("browser test passed: 5 pages, %d screenshots" % step[0])
+        print("browser test passed: 6 pages, %d screenshots" % step[0])
         return 0
     except (AssertionError, TimeoutException) as error:
         print("browser test FAILED:", error or type(error).__name__, "at", driver.current_url, file=sys.stderr)

@@ -12,6 +12,8 @@ struct Caller: Sendable {
     let user: String
     /// The key's SHA-256: what the rate limit counts by and the page forms' CSRF token derives from.
     let keyHash: String
+    /// The user's teams in the directory: what the dashboard's "my team" view offers.
+    var teams: [String] = []
 }
 
 extension GatewayRoutes {
@@ -28,7 +30,7 @@ extension GatewayRoutes {
         guard let user = try await store.directory(shard: shard, tenant: tenant, user: apiKey.userId).user, user.active else {
             return .failure(Refusal("the API key's user is not active"))
         }
-        return .success(Caller(tenant: tenant, user: apiKey.userId, keyHash: hash))
+        return .success(Caller(tenant: tenant, user: apiKey.userId, keyHash: hash, teams: user.teams))
     }
 
     struct Refusal: Error {

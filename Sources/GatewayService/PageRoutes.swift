@@ -19,7 +19,7 @@ struct PageRoutes: Sendable {
 
     init(gateway: GatewayRoutes) {
         self.gateway = gateway
-        self.dashboardSource = QueueDashboardSource(client: gateway.client, store: gateway.store)
+        self.dashboardSource = ProjectionDashboardSource(client: gateway.client)
     }
 
     func register(on pages: Router<BasicRequestContext>) {
@@ -30,8 +30,8 @@ struct PageRoutes: Sendable {
         pages.post("logout") { request, _ in
             try await self.post(request) { _, _ in Responses.redirect("/login", headers: [.setCookie: PageSession.clearCookie]) }
         }
-        pages.get("/") { request, _ in try await self.page(request) { session in try await self.dashboard(session, panelOnly: false) } }
-        pages.get("dashboard/panel") { request, _ in try await self.page(request) { session in try await self.dashboard(session, panelOnly: true) } }
+        pages.get("/") { request, _ in try await self.page(request) { session in try await self.dashboard(session, request: request, panelOnly: false) } }
+        pages.get("dashboard/panel") { request, _ in try await self.page(request) { session in try await self.dashboard(session, request: request, panelOnly: true) } }
         pages.get("records/:entity/:id") { request, context in
             try await self.page(request) { session in
                 try await self.recordPage(session, entity: context.parameters.get("entity") ?? "", id: context.parameters.get("id") ?? "",

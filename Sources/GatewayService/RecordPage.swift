@@ -60,7 +60,7 @@ extension PageRoutes {
             "fields": fields, "timeline": timeline, "interactions": interactions,
             "interactionKinds": Interaction.Kind.allCases.map(\.rawValue), "maxUploadBytes": gateway.settings.maxUploadBytes,
         ]
-        let title = QueueDashboardSource.title(of: document)
+        let title = RecordTitle.of(document)
         if !title.isEmpty { context["title"] = title }
         if let notice = Self.notice(notice) { context["notice"] = notice }
         if let error { context["error"] = error }

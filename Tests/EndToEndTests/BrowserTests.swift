@@ -9,7 +9,7 @@ import Testing
 /// chromium-driver and selenium; without them this test fails and says so.
 @Suite("gateway pages in headless Chromium", .serialized)
 struct BrowserTests {
-    @Test("log in, see the seeded leads, apply an action, add a custom field and see a create form refuse a value that breaks it")
+    @Test("log in, see the seeded leads and the pending approval, switch to the whole tenant by keyboard, apply an action, add a custom field and see a create form refuse a value that breaks it")
     func pagesInABrowser() async throws {
         for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
             try #require(FileManager.default.isExecutableFile(atPath: tool), "\(tool) is missing: run scripts/install-deps.sh (make test does)")
@@ -29,6 +29,10 @@ struct BrowserTests {
             try await publish("lead.create", ["leadId": .string("L-300\(number)"), "data": ["name": .string("Seeded lead \(number)"), "score": .integer(Int64(number * 30))]])
             try await publish("assignment.request", ["subject": .string("lead:L-300\(number)"), "strategy": "manual", "assignee": "u-17"])
         }
+        // Another lead nobody owns (only the whole tenant's view lists it) and an approval waiting on L-3002.
+        try await publish("lead.create", ["leadId": "L-3004", "data": ["name": "Nobody's lead", "score": 10]])
+        try await publish("approval.request", ["approvalId": "AP-3002", "subject": "lead:L-3002", "action": "qualify",
+                                               "approvers": ["u-17"], "strategy": "first_response"])
         let key = try await deployment.crmctl(["apikey", "create", "--tenant", "acme", "--actor", "u-17", "--user", "u-17", "--name", "browser"])
         #expect(key.status == 0, "\(key.output)")
         let gateway = try await deployment.start("gateway", extra: ["CRM_HTTP_PORT": "0", "CRM_DASHBOARD_REFRESH_S": "2"])
@@ -43,7 +47,7 @@ struct BrowserTests {
         // What the browser did is in Redis: the applied action and the custom field.
         let lead = try await deployment.redis.send("HGET", deployment.shard("acme").record(tenant: "acme", entity: "lead", id: "L-3001"), "d").bytes ?? []
         #expect(String(decoding: lead, as: UTF8.self).contains("\"stage\":\"contacted\""))
-        #expect(FileManager.default.fileExists(atPath: screenshots + "/03-record.png"))
+        #expect(FileManager.default.fileExists(atPath: screenshots + "/04-record.png"))
         await deployment.stopAll()
     }
 }

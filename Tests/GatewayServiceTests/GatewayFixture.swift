@@ -12,7 +12,7 @@ import RedisClient
 import TestSupport
 import Testing
 
-/// A real redis-server and the real pipeline, assignment and audit services, with the gateway's routes
+/// A real redis-server and the real pipeline, assignment and audit services (and any others asked for), with the gateway's routes
 /// in process under Hummingbird's test client. Tenants `acme` and `globex` each have an admin with a key;
 /// acme also has the example lead and opportunity definitions and a sales user `u-30` with a key.
 final class GatewayFixture: @unchecked Sendable {
@@ -23,12 +23,13 @@ final class GatewayFixture: @unchecked Sendable {
     let salesKey = "crm.acme.\(String(repeating: "s", count: 43))"
     let globexKey = "crm.globex.\(String(repeating: "g", count: 43))"
 
-    init() async throws {
+    /// `extraServices`: binaries to run besides pipeline, assignment and audit (e.g. `sla-timer-service`).
+    init(extraServices: [String] = []) async throws {
         server = try await RedisServerProcess()
         client = CrmClient(endpoint: server.endpoint, shards: 4)
         let logs = server.directory.appendingPathComponent("logs")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        for binary in ["pipeline-service", "assignment-service", "audit-service"] {
+        for binary in ["pipeline-service", "assignment-service", "audit-service"] + extraServices {
             let service = try ServiceProcess(binary, environment: ["CRM_REDIS_URL": server.url, "CRM_SHARDS": "4", "CRM_CONSUMER": "\(binary)-1"], logDirectory: logs)
             services.append(service)
             guard await service.waitForLog("] ready") else { throw TestHarnessError.timedOut("\(binary) to start: \(service.log)") }

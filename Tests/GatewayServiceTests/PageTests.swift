@@ -133,4 +133,75 @@ struct PageTests {
         }
         await fixture.stop()
     }
+
+    @Test("the dashboard reads the projection: my records, my team, the whole tenant, a stage; names, a breached SLA, pending approvals and the funnel (USE-CRM-0557, FUN-CRM-0281)")
+    func dashboardViews() async throws {
+        let fixture = try await GatewayFixture(extraServices: ["sla-timer-service"])
+        try await fixture.command("acme", "u-17", "directory.put_user", ["userId": "u-40", "roles": ["sales"], "teams": ["north"]])
+        // The example lead pipeline again, with a one-second SLA on the stage "qualified".
+        let example = try Data(contentsOf: ServiceProcess.packageRoot.appendingPathComponent("contracts/v1/examples/01-definition.publish.json"))
+        var definition = try #require(try EnvelopeReader().read(Array(example)).payload.objectValue)
+        definition["sla"] = [["stage": "qualified", "name": "follow_up", "within": "PT1S", "warnAt": 0.5]]
+        try await fixture.command("acme", "u-17", "definition.publish", .object(definition))
+        try await fixture.command("acme", "u-17", "directory.configure", ["allowSelfAssignment": true])
+        let leads: [(id: String, name: String, owner: String?)] = [("L-61", "Ada Lovelace", "u-30"), ("L-62", "Charles Babbage", "u-17"),
+                                                                    ("L-63", "Mary Somerville", "u-40"), ("L-64", "Unassigned Ltd", nil)]
+        for lead in leads {
+            try await fixture.command("acme", "u-17", "lead.create", ["leadId": .string(lead.id), "data": ["name": .string(lead.name), "score": 80]])
+            if let owner = lead.owner {
+                try await fixture.command("acme", "u-17", "assignment.request", ["subject": .string("lead:\(lead.id)"), "strategy": "manual", "assignee": .string(owner)])
+            }
+        }
+        try await fixture.command("acme", "u-17", "lead.apply", ["leadId": "L-62", "action": "qualify", "expectedVersion": 1])
+        try await fixture.command("acme", "u-30", "approval.request", ["approvalId": "AP-61", "subject": "lead:L-61", "action": "qualify",
+                                                                       "approvers": ["u-17"], "strategy": "first_response"])
+        try await fixture.test { client in
+            let (cookie, _) = try await login(client, key: fixture.salesKey)
+            func page(_ query: String) async throws -> Exchange { try await client.call(.get, "/\(query)", key: nil, headers: [.cookie: cookie]) }
+            func listed(_ text: String) -> [String] {
+                guard let table = text.firstMatch(of: /<table id="pending">(?s:.*?)<\/table>/)?.output else { return [] }
+                return table.matches(of: /href="\/records\/lead\/(L-\d+)"/).map { String($0.output.1) }.sorted()
+            }
+            // My records (the default): only u-30's lead, with its name, and its pending approval with the action.
+            let mine = try await page("")
+            #expect(mine.status == .ok && listed(mine.text) == ["L-61"], "\(listed(mine.text))")
+            #expect(mine.text.contains("<td>Ada Lovelace</td>") && mine.text.contains("<option value=\"mine\" selected>My records</option>"), "\(mine.text)")
+            let approvals = try #require(mine.text.firstMatch(of: /<section aria-labelledby="approvals-heading" id="approvals">(?s:.*?)<\/section>/)?.output)
+            #expect(approvals.contains("Pending approvals (1)") && approvals.contains("lead L-61") && approvals.contains("<strong>qualify</strong>"), "\(approvals)")
+            // My team (u-30 and u-17 are in team sales; u-40 is in north; L-64 has no owner).
+            let team = try await page("?scope=team")
+            #expect(listed(team.text) == ["L-61", "L-62"], "\(listed(team.text))")
+            #expect(team.text.contains("<option value=\"team:sales\" selected>Team sales</option>"))
+            #expect(team.text.contains("data-refresh=\"/dashboard/panel?scope=team:sales\""), "the panel refreshes the same view")
+            // The whole tenant, then only its qualified leads.
+            #expect(listed(try await page("?scope=tenant").text) == ["L-61", "L-62", "L-63", "L-64"])
+            let qualified = try await page("?scope=tenant&stage=lead:qualified")
+            #expect(listed(qualified.text) == ["L-62"] && qualified.text.contains("<option value=\"lead:qualified\" selected>lead: qualified</option>"), "\(listed(qualified.text))")
+            let panel = try await page("dashboard/panel?scope=team:north")
+            #expect(listed(panel.text) == ["L-63"] && panel.text.contains("Mary Somerville"), "\(panel.text)")
+            // The qualified lead's one-second SLA breaches (sla-timer-service): the team's breached panel lists it, u-30's does not.
+            func breached(_ query: String) async throws -> String {
+                try await page(query).text.firstMatch(of: /<section aria-labelledby="breached-heading" id="breached">(?s:.*?)<\/section>/).map { String($0.output) } ?? ""
+            }
+            #expect(try await eventually(timeout: .seconds(15)) { try await breached("?scope=team").contains("SLAs breached (1)") })
+            let teamBreached = try await breached("?scope=team")
+            #expect(teamBreached.contains("lead L-62") && teamBreached.contains("(Charles Babbage)") && teamBreached.contains("owner u-17"), "\(teamBreached)")
+            #expect(try await breached("").contains("SLAs breached (0)"))
+            #expect(try await page("?scope=tenant&stage=lead:qualified").text.contains("<span class=\"sla breached\">breached</span>"))
+            // The funnel shows the projection's counts, the same as the API's.
+            let api = try await client.call(.get, "/v1/tenants/acme/dashboard/funnel", key: fixture.acmeKey).json
+            let shown = Dictionary(mine.text.matches(of: /<tr><td>lead<\/td><td>([a-z_]+)<\/td><td>(\d+)<\/td>/).map { (String($0.output.1), Int($0.output.2) ?? -1) },
+                                   uniquingKeysWith: { first, _ in first })
+            let counted = Dictionary((api["funnel"]?["lead"]?.arrayValue ?? []).map { ($0["stage"]?.stringValue ?? "", { if case .integer(let open)? = $0 { return Int(open) } else { return -1 } }($0["open"])) },
+                                     uniquingKeysWith: { first, _ in first })
+            #expect(!counted.isEmpty && shown == counted && counted["new"] == 3 && counted["qualified"] == 1, "page \(shown), API \(counted)")
+            // Bad view parameters are refused with their code and parameter.
+            for (query, code, field) in [("?scope=galaxy", "invalid_parameter", "scope"), ("?stage=lead", "invalid_parameter", "stage"),
+                                         ("?stage=ticket:open", "invalid_parameter", "stage"), ("?colour=red", "unknown_parameter", "colour")] {
+                let refused = try await page(query)
+                #expect(refused.status == .badRequest && refused.text.contains("\(code), parameter \(field)"), "\(query): \(refused.text)")
+            }
+        }
+        await fixture.stop()
+    }
 }

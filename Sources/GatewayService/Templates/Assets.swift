@@ -40,6 +40,8 @@ extension PageTemplates {
     .interaction { background: #fff; border: 1px solid var(--line); padding: .5rem 1rem; margin-bottom: .5rem; }
     .interaction h3 { margin: 0; font-size: 1rem; }
     meter { width: 12rem; }
+    .filters { display: flex; flex-wrap: wrap; gap: .75rem; align-items: flex-end; background: #fff; padding: .75rem 1rem; border: 1px solid var(--line); margin-bottom: .5rem; }
+    .filters label { display: block; font-weight: 600; }
     """
 
     /// The only script: the dashboard refreshes its panel (not while focus is inside it), and a form

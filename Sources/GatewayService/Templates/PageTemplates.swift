@@ -7,7 +7,7 @@ enum PageTemplates {
     static let library: MustacheLibrary = {
         var library = MustacheLibrary()
         let templates = ["layout": layout, "errors": errors, "login": login, "dashboard": dashboard, "dashboardPanel": dashboardPanel,
-                         "slaTable": slaTable, "slaRow": slaRow, "record": record, "create": create, "admin": admin, "message": message]
+                         "alertRow": alertRow, "record": record, "create": create, "admin": admin, "message": message]
         for (name, text) in templates {
             // The templates are constants of this file: one that does not parse is a programming error.
             try! library.register(text, named: name)
