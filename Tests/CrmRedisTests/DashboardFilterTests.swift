@@ -51,5 +51,9 @@ struct DashboardFilterTests {
         #expect(DashboardCursor(token: token) == cursor)
         #expect(try DashboardFilter.parse(["cursor": token], caller: nil).cursor == cursor)
         #expect(throws: DashboardQueryError.self) { try DashboardFilter.parse(["cursor": token, "sort": "newest"], caller: nil) }
+        // A score Redis would refuse as a range bound (nan, inf) never reaches it: the cursor is invalid.
+        for score in ["nan", "inf", "-inf"] {
+            #expect(DashboardCursor(token: DashboardCursor(sort: .age, segment: 0, score: score, member: "lead:L-1").token) == nil, "\(score)")
+        }
     }
 }

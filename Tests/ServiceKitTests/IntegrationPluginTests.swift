@@ -40,12 +40,23 @@ struct PluginDirectory {
         try FileManager.default.createDirectory(at: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         for (name, body) in Self.plugins {
             let file = path.appendingPathComponent(name)
-            try (Self.header + body).write(to: file, atomically: true, encoding: .utf8)
-            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: file.path)
+            try Self.install(Self.header + body, at: file, permissions: 0o755)
         }
         let unsafe = path.appendingPathComponent("writable")
-        try (Self.header + Self.plugins["inspector"]!).write(to: unsafe, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: unsafe.path)
+        try Self.install(Self.header + Self.plugins["inspector"]!, at: unsafe, permissions: 0o777)
+    }
+
+    /// Writes through a close-on-exec descriptor: a redis-server or service that another test spawns
+    /// meanwhile must not inherit it, or executing the plugin fails with ETXTBSY for as long as that
+    /// process lives (the sandbox then exits 127).
+    static func install(_ text: String, at file: URL, permissions: mode_t) throws {
+        let descriptor = open(file.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, permissions)
+        guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file.path]) }
+        defer { close(descriptor) }
+        let bytes = Array(text.utf8)
+        guard write(descriptor, bytes, bytes.count) == bytes.count, fchmod(descriptor, permissions) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file.path])
+        }
     }
 }
 
